@@ -1,0 +1,293 @@
+//! HTTP plumbing shared by the remote providers: the client, status-to-error mapping with the
+//! retry headers, and reading an SSE or NDJSON stream under first-byte and idle timeouts.
+//!
+//! Invariant: nothing here logs or returns a request header; an API key lives only in the
+//! outgoing request.
+
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use eventsource_stream::Eventsource;
+use futures::{Stream, StreamExt};
+use reqwest::header::HeaderMap;
+
+use crate::broker::types::{ErrorKind, ProviderError};
+
+/// Connect, first-byte and idle timeouts for one provider.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeouts {
+    /// TCP/TLS connect.
+    pub connect: Duration,
+    /// From sending the request to the response headers and first stream event.
+    pub first_byte: Duration,
+    /// Longest silence between two stream events.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(10), first_byte: Duration::from_secs(120), idle: Duration::from_secs(60) }
+    }
+}
+
+/// A client with the connect timeout set.
+///
+/// # Errors
+/// [`ErrorKind::Config`] when the TLS backend cannot start.
+pub fn client(provider: &str, t: &Timeouts) -> Result<reqwest::Client, ProviderError> {
+    reqwest::Client::builder()
+        .connect_timeout(t.connect)
+        .build()
+        .map_err(|e| ProviderError::new(provider, ErrorKind::Config, format!("cannot build HTTP client: {e}")))
+}
+
+/// Maps a transport error (no response) to a provider error.
+pub fn transport_error(provider: &str, e: &reqwest::Error) -> ProviderError {
+    let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Connect };
+    // reqwest's Display includes the URL but never headers.
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    ProviderError::new(provider, kind, msg)
+}
+
+/// The wait a response asks for: `retry-after-ms`, else `retry-after` in seconds or as an HTTP
+/// date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()).filter(|v| *v >= 0.0) {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    let v = get("retry-after")?;
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// The request id a provider put in its response headers.
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
+    ["request-id", "x-request-id", "openai-request-id"]
+        .iter()
+        .find_map(|k| headers.get(*k).and_then(|v| v.to_str().ok()).map(str::to_owned))
+}
+
+/// Turns a non-success response into a [`ProviderError`], reading the body's error type and
+/// message (`{"error": {"type", "message"}}`, Anthropic's `{"type": "error", "error": …}`,
+/// Ollama's `{"error": "…"}`). A 401/403 names `key_env`, the variable the key came from.
+pub async fn status_error(provider: &str, resp: reqwest::Response, key_env: Option<&str>) -> ProviderError {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body =
+        tokio::time::timeout(Duration::from_secs(10), resp.text()).await.ok().and_then(Result::ok).unwrap_or_default();
+    let (error_type, message) = parse_error_body(&body);
+    let mut e = ProviderError::new(provider, ErrorKind::Http, message.unwrap_or_else(|| truncate(&body, 300)));
+    e.status = Some(status);
+    e.error_type = error_type;
+    e.request_id = request_id(&headers);
+    e.retry_after = retry_after(&headers);
+    e.should_retry = headers.get("x-should-retry").and_then(|v| v.to_str().ok()).map(|v| v.trim() == "true");
+    if matches!(status, 401 | 403) {
+        e.kind = ErrorKind::Auth;
+        let from = key_env.map_or_else(|| "no key was configured".to_owned(), |k| format!("the key came from ${k}"));
+        e.message = format!("the API key was refused ({from}): {}", e.message);
+    }
+    e
+}
+
+/// (error type, message) from a provider's JSON error body.
+pub fn parse_error_body(body: &str) -> (Option<String>, Option<String>) {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else { return (None, None) };
+    let err = v.get("error").unwrap_or(&v);
+    if let Some(s) = err.as_str() {
+        return (None, Some(s.to_owned()));
+    }
+    let ty = err
+        .get("type")
+        .or_else(|| err.get("code"))
+        .and_then(|t| t.as_str().map(str::to_owned).or_else(|| Some(t.to_string())));
+    let msg = err.get("message").and_then(|m| m.as_str()).map(str::to_owned);
+    (ty.filter(|t| t != "null"), msg)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.trim().to_owned();
+    }
+    format!("{}…", s.chars().take(n).collect::<String>().trim())
+}
+
+/// A stream of raw body chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// Sends `req`, waiting at most the first-byte timeout for response headers.
+///
+/// # Errors
+/// Timeout, transport or status errors as [`ProviderError`]s.
+pub async fn send(
+    provider: &str,
+    req: reqwest::RequestBuilder,
+    t: &Timeouts,
+    key_env: Option<&str>,
+) -> Result<(HeaderMap, ByteStream), ProviderError> {
+    let resp = match tokio::time::timeout(t.first_byte, req.send()).await {
+        Err(_) => {
+            return Err(ProviderError::new(
+                provider,
+                ErrorKind::Timeout,
+                format!("no response within {:.0?} (first-byte timeout)", t.first_byte),
+            ));
+        }
+        Ok(Err(e)) => return Err(transport_error(provider, &e)),
+        Ok(Ok(r)) => r,
+    };
+    if !resp.status().is_success() {
+        return Err(status_error(provider, resp, key_env).await);
+    }
+    let headers = resp.headers().clone();
+    Ok((headers, Box::pin(resp.bytes_stream())))
+}
+
+/// One SSE event: its `event:` name (empty when absent) and `data:`.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    /// Event name.
+    pub event: String,
+    /// Data payload.
+    pub data: String,
+}
+
+/// Reads SSE events from `body`, failing with a timeout when the first event takes longer than
+/// `t.first_byte` or a later one longer than `t.idle`. `Ok(None)` at the end of the body.
+pub struct SseReader {
+    inner: Pin<Box<dyn Stream<Item = Result<eventsource_stream::Event, String>> + Send>>,
+    provider: String,
+    t: Timeouts,
+    seen: bool,
+}
+
+impl SseReader {
+    /// Wraps a body stream.
+    pub fn new(provider: &str, body: ByteStream, t: Timeouts) -> Self {
+        let inner = body.eventsource().map(|r| r.map_err(|e| e.to_string()));
+        Self { inner: Box::pin(inner), provider: provider.to_owned(), t, seen: false }
+    }
+
+    /// The next event.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Timeout`] on silence, [`ErrorKind::StreamCut`] on a broken body.
+    pub async fn next(&mut self) -> Result<Option<SseEvent>, ProviderError> {
+        let limit = if self.seen { self.t.idle } else { self.t.first_byte };
+        match tokio::time::timeout(limit, self.inner.next()).await {
+            Err(_) => Err(ProviderError::new(
+                &self.provider,
+                ErrorKind::Timeout,
+                format!("stream stalled: no event for {limit:.0?} (idle timeout)"),
+            )),
+            Ok(None) => Ok(None),
+            Ok(Some(Err(e))) => {
+                Err(ProviderError::new(&self.provider, ErrorKind::StreamCut, format!("stream broke: {e}")))
+            }
+            Ok(Some(Ok(ev))) => {
+                self.seen = true;
+                Ok(Some(SseEvent { event: ev.event, data: ev.data }))
+            }
+        }
+    }
+}
+
+/// Reads newline-delimited JSON lines under the same timeouts as [`SseReader`].
+pub struct NdjsonReader {
+    body: ByteStream,
+    buf: Vec<u8>,
+    provider: String,
+    t: Timeouts,
+    seen: bool,
+    done: bool,
+}
+
+impl NdjsonReader {
+    /// Wraps a body stream.
+    pub fn new(provider: &str, body: ByteStream, t: Timeouts) -> Self {
+        Self { body, buf: Vec::new(), provider: provider.to_owned(), t, seen: false, done: false }
+    }
+
+    /// The next non-empty line.
+    ///
+    /// # Errors
+    /// As [`SseReader::next`].
+    pub async fn next(&mut self) -> Result<Option<String>, ProviderError> {
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                let s = String::from_utf8_lossy(&line).trim().to_owned();
+                if s.is_empty() {
+                    continue;
+                }
+                return Ok(Some(s));
+            }
+            if self.done {
+                let rest = String::from_utf8_lossy(&std::mem::take(&mut self.buf)).trim().to_owned();
+                return Ok((!rest.is_empty()).then_some(rest));
+            }
+            let limit = if self.seen { self.t.idle } else { self.t.first_byte };
+            match tokio::time::timeout(limit, self.body.next()).await {
+                Err(_) => {
+                    return Err(ProviderError::new(
+                        &self.provider,
+                        ErrorKind::Timeout,
+                        format!("stream stalled: no data for {limit:.0?} (idle timeout)"),
+                    ));
+                }
+                Ok(None) => self.done = true,
+                Ok(Some(Err(e))) => {
+                    return Err(ProviderError::new(&self.provider, ErrorKind::StreamCut, format!("stream broke: {e}")));
+                }
+                Ok(Some(Ok(b))) => {
+                    self.seen = true;
+                    self.buf.extend_from_slice(&b);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", HeaderValue::from_static("150"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
+        let mut d = HeaderMap::new();
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        d.insert("retry-after", HeaderValue::from_str(&later).unwrap());
+        let w = retry_after(&d).unwrap();
+        assert!(w > Duration::from_secs(25) && w <= Duration::from_secs(30), "{w:?}");
+    }
+
+    #[test]
+    fn error_bodies_of_each_provider() {
+        assert_eq!(
+            parse_error_body(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
+            (Some("overloaded_error".into()), Some("Overloaded".into()))
+        );
+        assert_eq!(
+            parse_error_body(r#"{"error":{"message":"bad","type":"invalid_request_error","code":null}}"#),
+            (Some("invalid_request_error".into()), Some("bad".into()))
+        );
+        assert_eq!(parse_error_body(r#"{"error":"model not found"}"#), (None, Some("model not found".into())));
+    }
+}

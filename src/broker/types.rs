@@ -1,0 +1,243 @@
+//! The shapes every provider speaks: requests, streamed deltas, responses, tool calls, errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatRole {
+    /// The user (ai-tools).
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Who wrote it.
+    pub role: ChatRole,
+    /// Its text.
+    pub content: String,
+}
+
+impl ChatMessage {
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Self { role: ChatRole::User, content: content.into() }
+    }
+}
+
+/// A tool the model may call: a name, what it does, and a JSON schema for its input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// Tool name, e.g. `write_file`.
+    pub name: String,
+    /// What the tool does, for the model.
+    pub description: String,
+    /// JSON schema of the tool's input object.
+    pub input_schema: serde_json::Value,
+}
+
+/// Whether and which tool the model must call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolChoice {
+    /// The model decides.
+    #[default]
+    Auto,
+    /// The model must call some tool.
+    Any,
+    /// The model must call this tool.
+    Named(String),
+}
+
+/// A request to a provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    /// System prompt.
+    pub system: Option<String>,
+    /// The conversation so far.
+    pub messages: Vec<ChatMessage>,
+    /// Upper bound on completion tokens.
+    pub max_tokens: u32,
+    /// Sampling temperature, when set.
+    pub temperature: Option<f32>,
+    /// Nucleus sampling, when set.
+    pub top_p: Option<f32>,
+    /// Sampling seed, for providers that take one.
+    pub seed: Option<u64>,
+    /// Tools offered (empty: none).
+    pub tools: Vec<ToolSpec>,
+    /// Tool choice (ignored without tools).
+    pub tool_choice: ToolChoice,
+}
+
+impl ChatRequest {
+    /// A request with a system prompt and one user message, no tools.
+    pub fn new(system: impl Into<String>, user: impl Into<String>, max_tokens: u32) -> Self {
+        Self {
+            system: Some(system.into()),
+            messages: vec![ChatMessage::user(user)],
+            max_tokens,
+            temperature: None,
+            top_p: None,
+            seed: None,
+            tools: Vec::new(),
+            tool_choice: ToolChoice::Auto,
+        }
+    }
+}
+
+/// A complete tool call from the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's call id (may be empty).
+    pub id: String,
+    /// Tool name.
+    pub name: String,
+    /// Parsed input object.
+    pub arguments: serde_json::Value,
+}
+
+/// Token usage of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+}
+
+/// A finished provider call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ChatResponse {
+    /// The concatenated text deltas.
+    pub text: String,
+    /// Complete tool calls, in order.
+    pub tool_calls: Vec<ToolCall>,
+    /// Token usage as the provider reported it (or counted, for the local model).
+    pub usage: Usage,
+    /// Why generation stopped, in the provider's words (`end_turn`, `stop`, `tool_use`, …).
+    pub stop_reason: Option<String>,
+    /// The model that answered.
+    pub model: String,
+    /// The provider's request id, when it sent one.
+    pub request_id: Option<String>,
+}
+
+/// What streams out of a provider while it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamDelta {
+    /// More reply text.
+    Text(String),
+    /// A retry or fallback started the reply over: drop what streamed so far.
+    Restart,
+}
+
+/// Where a provider sends deltas as they arrive.
+pub type DeltaSink<'a> = dyn Fn(StreamDelta) + Send + Sync + 'a;
+
+/// What a provider can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// Takes tool definitions and returns tool calls.
+    pub tools: bool,
+    /// Honours a tool choice (any / named).
+    pub tool_choice: bool,
+}
+
+/// The kind of a provider error; decides retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A non-success HTTP status.
+    Http,
+    /// The key was refused (401/403).
+    Auth,
+    /// Connection refused, reset or DNS failure.
+    Connect,
+    /// Connect, first-byte or idle timeout.
+    Timeout,
+    /// The stream ended before its end event.
+    StreamCut,
+    /// The provider sent an error event mid-stream.
+    StreamError,
+    /// A response that does not parse.
+    Decode,
+    /// The user stopped the run.
+    Cancelled,
+    /// Misconfiguration (no key, no model file, …).
+    Config,
+}
+
+/// A provider call that failed. Never carries an API key: messages are redacted by the broker.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProviderError {
+    /// Configured provider name.
+    pub provider: String,
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// HTTP status, when there was one.
+    pub status: Option<u16>,
+    /// The provider's error type (`overloaded_error`, `invalid_request_error`, …).
+    pub error_type: Option<String>,
+    /// The provider's message, or ours.
+    pub message: String,
+    /// The provider's request id.
+    pub request_id: Option<String>,
+    /// Server-requested wait (`retry-after-ms` / `retry-after`).
+    #[serde(skip)]
+    pub retry_after: Option<Duration>,
+    /// The `x-should-retry` header, when sent.
+    pub should_retry: Option<bool>,
+}
+
+impl ProviderError {
+    /// An error of `kind` with `message` and nothing else.
+    pub fn new(provider: &str, kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            kind,
+            status: None,
+            error_type: None,
+            message: message.into(),
+            request_id: None,
+            retry_after: None,
+            should_retry: None,
+        }
+    }
+
+    /// Whether a retry may succeed: `x-should-retry` when sent; else 408, 409, 429, 5xx and
+    /// 529, connection failures, timeouts, cut streams and mid-stream error events.
+    pub fn retryable(&self) -> bool {
+        match self.kind {
+            ErrorKind::Cancelled | ErrorKind::Config | ErrorKind::Auth | ErrorKind::Decode => false,
+            _ if self.should_retry.is_some() => self.should_retry == Some(true),
+            ErrorKind::Http => matches!(self.status, Some(408 | 409 | 429) | Some(500..=599)),
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::StreamCut | ErrorKind::StreamError => true,
+        }
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.provider)?;
+        if let Some(s) = self.status {
+            write!(f, "HTTP {s}: ")?;
+        }
+        if let Some(t) = &self.error_type {
+            write!(f, "{t}: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(r) = &self.request_id {
+            write!(f, " (request id {r})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProviderError {}

@@ -1,0 +1,158 @@
+//! Command-line parsing and the subcommands' glue. Everything here is the binary's edge:
+//! it resolves the repo, task and configuration, starts the orchestrator, and hands off to a
+//! front end.
+
+mod args;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+pub use args::Cli;
+use args::{Cmd, Common, TaskCmd};
+
+use ai_tools::config::{self, Config};
+use ai_tools::orchestrator::{self, RunOptions, Session};
+use ai_tools::task::{self, TaskDir};
+use ai_tools::ui::headless::{self, HeadlessOptions};
+
+/// An error that carries its own exit code.
+#[derive(Debug)]
+pub struct Exit {
+    /// The code.
+    pub code: i32,
+    /// The message.
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// Exit code for an error: its own for [`Exit`], 2 for bad input (plans, config, tasks), else 1.
+pub fn exit_code_of(e: &anyhow::Error) -> i32 {
+    if let Some(x) = e.downcast_ref::<Exit>() {
+        return x.code;
+    }
+    if e.downcast_ref::<config::ConfigError>().is_some()
+        || e.downcast_ref::<task::TaskError>().is_some()
+        || e.downcast_ref::<task::plan::PlanError>().is_some()
+    {
+        return 2;
+    }
+    1
+}
+
+fn bad_input(message: impl Into<String>) -> anyhow::Error {
+    Exit { code: 2, message: message.into() }.into()
+}
+
+/// The git top level of `dir`, or `dir` itself outside a git repo.
+fn repo_root(dir: &Path) -> PathBuf {
+    let out = std::process::Command::new("git").arg("-C").arg(dir).args(["rev-parse", "--show-toplevel"]).output();
+    match out {
+        Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
+        _ => dir.to_path_buf(),
+    }
+}
+
+/// The repo root from `--repo` or the current directory.
+pub fn resolve_repo(common: &Common) -> Result<PathBuf> {
+    let dir = match &common.repo {
+        Some(r) => r.clone(),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    if !dir.is_dir() {
+        return Err(bad_input(format!("--repo {}: not a directory", dir.display())));
+    }
+    let root = if common.repo.is_some() { dir } else { repo_root(&dir) };
+    Ok(root.canonicalize().unwrap_or(root))
+}
+
+/// Loads the configuration layers and applies the flags.
+pub fn load_config(repo: &Path, common: &Common) -> Result<Config> {
+    let user = config::user_config_path();
+    let (mut cfg, _) = config::load(user.as_deref(), Some(&repo.join(".ai-tools.toml")))?;
+    if let Some(p) = &common.provider {
+        cfg.provider = Some(p.clone());
+    }
+    if let Some(m) = &common.model {
+        cfg.model = Some(m.clone());
+    }
+    if let Some(p) = &common.model_path {
+        cfg.model_path = Some(p.clone());
+    }
+    Ok(cfg)
+}
+
+fn locate_task(repo: &Path, common: &Common) -> Result<TaskDir> {
+    task::locate(repo, common.task.as_deref()).map_err(|e| match e {
+        task::TaskError::NoTask(dir) => bad_input(format!(
+            "no task found under {}\n  hint: create one with `ai-tools task new <slug>`, or pass --task DIR",
+            dir.display()
+        )),
+        other => other.into(),
+    })
+}
+
+/// A session for the repo and task the flags name.
+pub fn session(common: &Common) -> Result<Session> {
+    let repo = resolve_repo(common)?;
+    let cfg = load_config(&repo, common)?;
+    let task = locate_task(&repo, common)?;
+    Ok(Session {
+        repo,
+        task,
+        config: cfg,
+        env: Arc::new(|k: &str| std::env::var(k).ok()),
+        prompt_dir: ai_tools::codegen::prompt::user_prompt_dir(),
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Runs the parsed command line; returns the process exit code.
+///
+/// # Errors
+/// Any failure, mapped to an exit code by [`exit_code_of`].
+pub fn run(cli: Cli) -> Result<i32> {
+    let common = cli.common;
+    match cli.cmd {
+        Some(Cmd::Codegen(a)) => {
+            let mut s = session(&common)?;
+            if let Some(c) = a.concurrency {
+                if c == 0 {
+                    return Err(bad_input("--concurrency must be at least 1"));
+                }
+                s.config.concurrency = c;
+            }
+            let opts = RunOptions { redo: a.redo, apply: a.apply, allow_empty: a.allow_empty, resume: a.resume };
+            let rt = runtime()?;
+            rt.block_on(async move {
+                let (handle, events, join) = orchestrator::spawn(s);
+                let code =
+                    headless::run_codegen(&handle, events, opts, HeadlessOptions { json: a.json, quiet: a.quiet })
+                        .await;
+                handle.send(orchestrator::Command::Shutdown);
+                let _ = join.await;
+                Ok(code)
+            })
+        }
+        Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
+            let repo = resolve_repo(&common)?;
+            let t = task::scaffold(&repo, &slug, title.as_deref())?;
+            println!("created task {}", t.root().display());
+            println!("  edit {} (the narrative plan)", t.plan_md().display());
+            println!("  and  {} (the per-file plan), then run `ai-tools codegen`", t.plan_files_json().display());
+            Ok(0)
+        }
+        None => Err(bad_input("the workbench is not available in this build yet; use `ai-tools codegen`")),
+    }
+}

@@ -1,0 +1,15 @@
+//! The generate, materialize and diff stages.
+//!
+//! - [`prompt`] renders minijinja templates from `prompts/`;
+//! - [`generate`] asks the codegen role for one file and parses the reply ([`reply`], [`edit`]);
+//! - [`materialize`] writes `code/files/` and the manifest;
+//! - [`patch`] derives `code/diff.patch` with [`diff`] and records the base.
+
+pub mod diff;
+pub mod edit;
+pub mod generate;
+pub mod lang;
+pub mod materialize;
+pub mod patch;
+pub mod prompt;
+pub mod reply;

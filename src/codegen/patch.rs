@@ -1,0 +1,105 @@
+//! The diff stage: derive `code/diff.patch` from `code/files/` + the manifest against the
+//! working tree, and record the base the diff was made against.
+//!
+//! Invariants: diff.patch is always derived, never edited; a target missing from the tree
+//! diffs against nothing; a `delete` diffs to a deletion; the base records each target's blob
+//! id, size and mode as read for this diff, so later steps detect drift.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::codegen::diff::{self, Backend, DiffError, FileInput, FileStat};
+use crate::codegen::materialize::Manifest;
+use crate::task::TaskDir;
+use crate::task::fsio::{self, SafeDir, WriteError};
+use crate::task::plan::Action;
+use crate::task::relpath::RelPath;
+use crate::task::state::BaseEntry;
+
+/// A derived patch.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    /// diff.patch's bytes.
+    pub patch: Vec<u8>,
+    /// Per-file numbers, sorted by path.
+    pub stats: Vec<FileStat>,
+    /// The working-tree state the diff was made against, by path.
+    pub base: BTreeMap<String, BaseEntry>,
+}
+
+/// Why the diff could not be derived.
+#[derive(Debug, thiserror::Error)]
+pub enum PatchError {
+    /// No manifest: nothing was materialized.
+    #[error("code/manifest.json is missing: nothing has been materialized yet; run codegen first")]
+    NoManifest,
+    /// A read or write failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// A file cannot be diffed as text.
+    #[error(transparent)]
+    Diff(#[from] DiffError),
+}
+
+/// Reads a working-tree file's bytes and mode (`None` when absent), refusing symlinks.
+///
+/// # Errors
+/// [`WriteError`] for a symlinked path or I/O failure.
+pub fn read_tree_file(repo: &SafeDir, path: &RelPath) -> Result<Option<(Vec<u8>, u32)>, WriteError> {
+    let Some(bytes) = repo.read(path)? else { return Ok(None) };
+    let mode = std::fs::metadata(path.join_to(repo.root())).map(|m| m.permissions().mode()).unwrap_or(0o644);
+    Ok(Some((bytes, mode)))
+}
+
+/// The base entry for a working-tree file.
+pub fn base_entry(file: Option<&(Vec<u8>, u32)>) -> BaseEntry {
+    match file {
+        Some((b, mode)) => {
+            BaseEntry { blob: Some(diff::git_blob_id(b)), size: Some(b.len() as u64), mode: Some(*mode & 0o777) }
+        }
+        None => BaseEntry::default(),
+    }
+}
+
+/// Derives the patch for the task's manifest against `repo` (see the module invariants).
+///
+/// # Errors
+/// [`PatchError`].
+pub fn derive(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Result<Derived, PatchError> {
+    let manifest = Manifest::load(task).ok_or(PatchError::NoManifest)?;
+    let tree = SafeDir::new(repo);
+    let files = SafeDir::new(task.files_dir());
+    let mut sides: Vec<(RelPath, Option<(Vec<u8>, u32)>, Option<(Vec<u8>, u32)>)> = Vec::new();
+    let mut base = BTreeMap::new();
+    for e in &manifest.files {
+        let old = read_tree_file(&tree, &e.path)?;
+        base.insert(e.path.to_string(), base_entry(old.as_ref()));
+        let new = match e.action {
+            Action::Delete => None,
+            _ => read_tree_file(&files, &e.path)?,
+        };
+        sides.push((e.path.clone(), old, new));
+    }
+    let mut inputs: Vec<FileInput<'_>> = sides
+        .iter()
+        .map(|(p, old, new)| FileInput {
+            path: p,
+            old: old.as_ref().map(|(b, _)| b.as_slice()),
+            new: new.as_ref().map(|(b, _)| b.as_slice()),
+            old_mode: old.as_ref().map_or(0o644, |(_, m)| *m),
+            new_mode: new.as_ref().map_or(0o644, |(_, m)| *m),
+        })
+        .collect();
+    let (patch, stats) = diff::unified_diff(&mut inputs, backend)?;
+    Ok(Derived { patch, stats, base })
+}
+
+/// Derives the patch and writes `code/diff.patch` atomically.
+///
+/// # Errors
+/// [`PatchError`].
+pub fn write(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Result<Derived, PatchError> {
+    let d = derive(task, repo, backend)?;
+    fsio::write_atomic(&task.diff_patch(), &d.patch)?;
+    Ok(d)
+}

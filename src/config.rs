@@ -1,0 +1,357 @@
+//! Layered configuration: built-in defaults < the user's file (`<config dir>/ai-tools/config.toml`)
+//! < the repo's `.ai-tools.toml` < environment variables < command-line flags. Later layers win;
+//! TOML tables merge key by key, so a repo file can change one provider's model without
+//! restating the rest.
+//!
+//! Invariant: a config names API keys only by the environment variable that holds them
+//! (`api_key_env`); a key's value is read from the environment when a provider is built and is
+//! never stored here, printed, or written anywhere.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One configured provider (`[providers.<name>]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Wire protocol: `anthropic`, `openai`, `ollama` or `local`. Defaults to the table name
+    /// when that is a kind.
+    pub kind: Option<String>,
+    /// Endpoint base URL (`https://api.anthropic.com`, `http://127.0.0.1:8080/v1`, …).
+    pub base_url: Option<String>,
+    /// Name of the environment variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// Model id.
+    pub model: Option<String>,
+    /// Requests in flight at once (default 4; the local model 1).
+    pub max_concurrency: Option<usize>,
+    /// Dollars per million input tokens.
+    pub price_input_per_mtok: Option<f64>,
+    /// Dollars per million output tokens.
+    pub price_output_per_mtok: Option<f64>,
+    /// Connect timeout, seconds.
+    pub connect_timeout_secs: Option<f64>,
+    /// Time to first byte, seconds.
+    pub first_byte_timeout_secs: Option<f64>,
+    /// Longest silence between stream events, seconds.
+    pub idle_timeout_secs: Option<f64>,
+    /// Retries after the first attempt (default 2).
+    pub max_retries: Option<u32>,
+    /// For `local`: the GGUF file (default: the pulled SmolLM2).
+    pub model_path: Option<PathBuf>,
+    /// For `local`: inference threads (default: the number of cores).
+    pub threads: Option<usize>,
+    /// For `local`: context window in tokens.
+    pub n_ctx: Option<u32>,
+}
+
+/// Backoff settings (`[retry]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Retries per provider after the first attempt.
+    pub max_retries: u32,
+    /// First backoff delay, milliseconds.
+    pub base_delay_ms: u64,
+    /// Longest delay (and cap on `retry-after`), milliseconds.
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self { max_retries: 2, base_delay_ms: 500, max_delay_ms: 30_000 }
+    }
+}
+
+/// Validation settings (`[validate]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidateConfig {
+    /// Run the validate stage at all.
+    pub enabled: bool,
+    /// Validators to skip by name (`ruff`, `pyright`, `tsc`, `cargo`, `mypy`, `syntax`).
+    pub skip: Vec<String>,
+    /// Run mypy too (off by default: pyright covers types).
+    pub mypy: bool,
+    /// Per-validator timeout, seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for ValidateConfig {
+    fn default() -> Self {
+        Self { enabled: true, skip: Vec::new(), mypy: false, timeout_secs: 300 }
+    }
+}
+
+/// Repair loop settings (`[repair]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepairConfig {
+    /// Run the repair stage at all.
+    pub enabled: bool,
+    /// Attempts per file.
+    pub max_attempts: u32,
+    /// Largest fraction of a file's lines an attempt may change.
+    pub max_changed_fraction: f64,
+}
+
+impl Default for RepairConfig {
+    fn default() -> Self {
+        Self { enabled: true, max_attempts: 2, max_changed_fraction: 0.5 }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Provider (configured name or kind) for every role, overriding `[roles]`.
+    pub provider: Option<String>,
+    /// Model id for that provider (or the codegen chain's first).
+    pub model: Option<String>,
+    /// Concurrent codegen requests within a wave.
+    pub concurrency: usize,
+    /// Token budget of a context package (estimated, see `context::approx_tokens`).
+    pub context_budget_tokens: usize,
+    /// Files listed in the repo summary at most.
+    pub repo_summary_max_files: usize,
+    /// `modify` targets with more lines get SEARCH/REPLACE edits.
+    pub edit_threshold_lines: usize,
+    /// Completion token cap per request.
+    pub max_tokens: u32,
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
+    /// Nucleus sampling.
+    pub top_p: Option<f32>,
+    /// Sampling seed.
+    pub seed: Option<u64>,
+    /// UI theme name or path.
+    pub theme: String,
+    /// GGUF model for the local provider.
+    pub model_path: Option<PathBuf>,
+    /// Providers by name.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Role name (`codegen`, `repair`) → provider chain.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Backoff.
+    pub retry: RetryConfig,
+    /// Validation.
+    pub validate: ValidateConfig,
+    /// Repair.
+    pub repair: RepairConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            provider: None,
+            model: None,
+            concurrency: 4,
+            context_budget_tokens: 16_000,
+            repo_summary_max_files: 300,
+            edit_threshold_lines: 400,
+            max_tokens: 4096,
+            temperature: Some(0.2),
+            top_p: None,
+            seed: None,
+            theme: "dark".into(),
+            model_path: None,
+            providers: BTreeMap::new(),
+            roles: BTreeMap::new(),
+            retry: RetryConfig::default(),
+            validate: ValidateConfig::default(),
+            repair: RepairConfig::default(),
+        }
+    }
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable file.
+    #[error("{path}: {source}")]
+    Io {
+        /// Which file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bad TOML or an unknown/mistyped key; the message carries line and column.
+    #[error("{path}:{line}:{column}: {message}\n  hint: see the Configuration section of the README for the keys")]
+    Parse {
+        /// Which file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// An environment variable with a bad value.
+    #[error("environment variable {name}={value:?}: {message}")]
+    Env {
+        /// Variable.
+        name: String,
+        /// Its value.
+        value: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Where the layers come from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The user's config file, when it exists.
+    pub user: Option<PathBuf>,
+    /// The repo's `.ai-tools.toml`, when it exists.
+    pub repo: Option<PathBuf>,
+}
+
+/// The user's config file path: `<config dir>/ai-tools/config.toml`.
+pub fn user_config_path() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("AI_TOOLS_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    directories::ProjectDirs::from("", "", "ai-tools").map(|d| d.config_dir().join("config.toml"))
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
+}
+
+fn read_table(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ConfigError::Io { path: path.to_path_buf(), source }),
+    };
+    let parsed: toml::Table = toml::from_str(&text).map_err(|e| parse_error(path, &text, &e))?;
+    // Check the file on its own too, so an unknown key is reported against its own file.
+    if let Err(e) = toml::from_str::<Config>(&text) {
+        return Err(parse_error(path, &text, &e));
+    }
+    Ok(Some(parsed))
+}
+
+fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+    ConfigError::Parse { path: path.to_path_buf(), line, column, message: e.message().to_owned() }
+}
+
+/// Loads defaults < `user` < `repo_file` < environment (`AI_TOOLS_PROVIDER`, `AI_TOOLS_MODEL`,
+/// `AI_TOOLS_CONCURRENCY`, `AI_TOOLS_MODEL_PATH`, `AI_TOOLS_THEME`). Flags are applied by the
+/// caller on the result.
+///
+/// # Errors
+/// [`ConfigError`] naming the file (with line and column) or variable at fault.
+pub fn load(user: Option<&Path>, repo_file: Option<&Path>) -> Result<(Config, Sources), ConfigError> {
+    let mut table = toml::Table::try_from(Config::default()).unwrap_or_default();
+    let mut sources = Sources::default();
+    if let Some(p) = user
+        && let Some(t) = read_table(p)?
+    {
+        merge(&mut table, t);
+        sources.user = Some(p.to_path_buf());
+    }
+    if let Some(p) = repo_file
+        && let Some(t) = read_table(p)?
+    {
+        merge(&mut table, t);
+        sources.repo = Some(p.to_path_buf());
+    }
+    let mut cfg: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
+        path: repo_file.or(user).map(Path::to_path_buf).unwrap_or_default(),
+        line: 1,
+        column: 1,
+        message: e.message().to_owned(),
+    })?;
+    apply_env(&mut cfg, |k| std::env::var(k).ok())?;
+    Ok((cfg, sources))
+}
+
+/// Applies the `AI_TOOLS_*` variables that `get` returns.
+///
+/// # Errors
+/// [`ConfigError::Env`] for a value that does not parse.
+pub fn apply_env(cfg: &mut Config, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    if let Some(v) = get("AI_TOOLS_PROVIDER").filter(|v| !v.is_empty()) {
+        cfg.provider = Some(v);
+    }
+    if let Some(v) = get("AI_TOOLS_MODEL").filter(|v| !v.is_empty()) {
+        cfg.model = Some(v);
+    }
+    if let Some(v) = get("AI_TOOLS_MODEL_PATH").filter(|v| !v.is_empty()) {
+        cfg.model_path = Some(PathBuf::from(v));
+    }
+    if let Some(v) = get("AI_TOOLS_THEME").filter(|v| !v.is_empty()) {
+        cfg.theme = v;
+    }
+    if let Some(v) = get("AI_TOOLS_CONCURRENCY").filter(|v| !v.is_empty()) {
+        cfg.concurrency = v.parse().ok().filter(|n: &usize| *n > 0).ok_or_else(|| ConfigError::Env {
+            name: "AI_TOOLS_CONCURRENCY".into(),
+            value: v.clone(),
+            message: "expected a positive integer".into(),
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_layers_win_key_by_key() {
+        let t = tempfile::tempdir().unwrap();
+        let user = t.path().join("user.toml");
+        let repo = t.path().join("repo.toml");
+        std::fs::write(
+            &user,
+            "concurrency = 2\n[providers.fast]\nkind = \"openai\"\nmodel = \"a\"\nbase_url = \"http://x\"\n",
+        )
+        .unwrap();
+        std::fs::write(&repo, "[providers.fast]\nmodel = \"b\"\n[roles]\ncodegen = [\"fast\"]\n").unwrap();
+        let (c, s) = load(Some(&user), Some(&repo)).unwrap();
+        assert_eq!(c.concurrency, 2);
+        let p = &c.providers["fast"];
+        assert_eq!((p.model.as_deref(), p.base_url.as_deref()), (Some("b"), Some("http://x")));
+        assert_eq!(c.roles["codegen"], vec!["fast"]);
+        assert!(s.user.is_some() && s.repo.is_some());
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_and_column() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join(".ai-tools.toml");
+        std::fs::write(&repo, "concurrency = 2\n\n[providers.x]\nmodle = \"typo\"\n").unwrap();
+        let e = load(None, Some(&repo)).unwrap_err().to_string();
+        assert!(e.contains(".ai-tools.toml:4:1"), "{e}");
+        assert!(e.contains("modle"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_files() {
+        let mut c = Config::default();
+        apply_env(&mut c, |k| (k == "AI_TOOLS_CONCURRENCY").then(|| "7".to_owned())).unwrap();
+        assert_eq!(c.concurrency, 7);
+        let bad = apply_env(&mut c, |k| (k == "AI_TOOLS_CONCURRENCY").then(|| "many".to_owned()));
+        assert!(bad.is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! ai-tools: the codegen phase of an AI development pipeline, as a library.
+//!
+//! A plan already exists (`planning/plan.md` and the per-file `planning/plan.files.json`).
+//! ai-tools turns it into code changes a person can inspect, reverse and test: the
+//! [`orchestrator`] actor loads and checks the plan ([`task`]), layers its files into waves
+//! ([`plan`]), builds a context package per file ([`context`]), asks models through the
+//! [`broker`] for each file wave by wave ([`codegen`]), writes the results to `code/files/`,
+//! derives `code/diff.patch`, and publishes events that the front ends in [`ui`] render.
+//!
+//! Module map (one way data flow: command → actor → stages → events → front ends):
+//! - [`task`] — the task directory, plan parsing and checks, state.json, atomic path-checked writes
+//! - [`plan`] — the file DAG and its waves
+//! - [`context`] — repo summary, per-file context packages, the token budget
+//! - [`broker`] — the provider trait, Anthropic / OpenAI / Ollama / local providers, roles, retries
+//! - [`codegen`] — prompts, reply parsing, SEARCH/REPLACE edits, materialize, diff
+//! - [`orchestrator`] — the actor: commands in, events out; the stage state machine
+//! - [`config`] — layered configuration
+//! - [`ui`] — headless, REPL and TUI front ends
+
+pub mod broker;
+pub mod codegen;
+pub mod config;
+pub mod context;
+pub mod orchestrator;
+pub mod plan;
+pub mod task;
+pub mod ui;

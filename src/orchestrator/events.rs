@@ -1,0 +1,259 @@
+//! What goes into the actor (commands) and what comes out (events).
+//!
+//! Events serialize as one JSON object each with an `event` tag, which is what
+//! `ai-tools codegen --json` prints as NDJSON. Front ends render events and nothing else.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::broker::Notice;
+use crate::orchestrator::summary::Summary;
+use crate::task::state::{Phase, RunStatus, Stage};
+
+/// Options of one codegen run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Archive earlier outputs and start again from context.
+    pub redo: bool,
+    /// Apply the diff to the working tree and stage it (aggressive mode).
+    pub apply: bool,
+    /// Allow a run whose diff is empty to end ready.
+    pub allow_empty: bool,
+    /// Resume the named run, skipping stages whose outputs are current.
+    pub resume: Option<String>,
+}
+
+/// What a front end asks the actor to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Run the codegen phase.
+    Codegen(RunOptions),
+    /// Stop the current run.
+    Cancel,
+    /// Use another provider (configured name or kind) from the next run on.
+    SetProvider(String),
+    /// Use another model from the next run on.
+    SetModel(String),
+    /// Set review states of hunks: `(hunk id, accepted)`.
+    SetHunks(Vec<(String, bool)>),
+    /// Apply accepted hunks to the working tree (all accepted ones when `hunks` is `None`).
+    Accept {
+        /// Hunk ids to apply instead of the accepted set.
+        hunks: Option<Vec<String>>,
+        /// Commit the accepted paths afterwards.
+        commit: bool,
+        /// Commit message.
+        message: Option<String>,
+    },
+    /// Undo the last accept.
+    Undo,
+    /// Publish a [`Event::Snapshot`] of the task as it stands.
+    Snapshot,
+    /// Stop the actor.
+    Shutdown,
+}
+
+/// One file's numbers in a diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileDiffStat {
+    /// Path.
+    pub path: String,
+    /// Added lines.
+    pub additions: usize,
+    /// Removed lines.
+    pub deletions: usize,
+    /// Hunks.
+    pub hunks: usize,
+}
+
+/// What the actor publishes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A run began.
+    RunStarted {
+        /// Run id.
+        run_id: String,
+        /// Task directory.
+        task: PathBuf,
+        /// Repo root.
+        repo: PathBuf,
+        /// Codegen provider chain.
+        providers: Vec<String>,
+        /// Model of the first provider.
+        model: String,
+        /// Targets in the plan.
+        files: usize,
+        /// Waves in the DAG.
+        waves: usize,
+    },
+    /// The global phase changed.
+    PhaseChanged {
+        /// New phase.
+        phase: Phase,
+    },
+    /// A codegen stage started.
+    StageChanged {
+        /// New stage.
+        stage: Stage,
+    },
+    /// Earlier outputs were archived.
+    Archived {
+        /// Where they went.
+        dir: PathBuf,
+    },
+    /// A wave started.
+    WaveStarted {
+        /// 1-based wave number.
+        wave: usize,
+        /// Its targets.
+        files: Vec<String>,
+    },
+    /// A wave finished.
+    WaveFinished {
+        /// 1-based wave number.
+        wave: usize,
+        /// Wall time, milliseconds.
+        elapsed_ms: u64,
+        /// Targets generated.
+        ok: usize,
+        /// Targets failed.
+        failed: usize,
+    },
+    /// A context package was built.
+    ContextBuilt {
+        /// Target.
+        path: String,
+        /// Estimated tokens.
+        tokens: usize,
+        /// Parts cut to fit the budget.
+        truncated: Vec<String>,
+    },
+    /// A model started writing a target.
+    FileStarted {
+        /// Target.
+        path: String,
+        /// 1-based wave.
+        wave: usize,
+    },
+    /// More reply text for a target.
+    FileDelta {
+        /// Target.
+        path: String,
+        /// The text.
+        text: String,
+    },
+    /// A retry or fallback restarted a target's reply: drop what streamed so far.
+    FileRestart {
+        /// Target.
+        path: String,
+    },
+    /// A target was generated.
+    FileGenerated {
+        /// Target.
+        path: String,
+        /// Lines in the new content.
+        lines: usize,
+        /// Prompt tokens.
+        input_tokens: u64,
+        /// Completion tokens.
+        output_tokens: u64,
+        /// Wall time, milliseconds.
+        elapsed_ms: u64,
+        /// Provider that answered.
+        provider: String,
+    },
+    /// A target failed.
+    FileFailed {
+        /// Target.
+        path: String,
+        /// Why.
+        error: String,
+    },
+    /// A target was written to code/files (or its deletion recorded).
+    FileMaterialized {
+        /// Target.
+        path: String,
+        /// Action.
+        action: String,
+        /// Bytes written.
+        bytes: usize,
+        /// Lines written.
+        lines: usize,
+    },
+    /// A reply tried to write outside the plan.
+    ScopeViolation {
+        /// The target whose reply it was.
+        target: String,
+        /// Unplanned paths.
+        paths: Vec<String>,
+    },
+    /// The broker retried or fell back.
+    Provider {
+        /// What happened.
+        #[serde(flatten)]
+        notice: Notice,
+        /// The target the call was for.
+        path: String,
+    },
+    /// code/diff.patch was (re)written.
+    DiffReady {
+        /// The patch file.
+        patch: PathBuf,
+        /// Per-file numbers.
+        files: Vec<FileDiffStat>,
+        /// Total added lines.
+        additions: usize,
+        /// Total removed lines.
+        deletions: usize,
+    },
+    /// Free-form progress for logs.
+    Log {
+        /// `info`, `warn` or `error`.
+        level: String,
+        /// The message.
+        message: String,
+    },
+    /// The run ended ready.
+    Ready {
+        /// The run summary.
+        summary: Box<Summary>,
+    },
+    /// The run ended without being ready.
+    Failed {
+        /// `failed`, `scope_mismatch` or `cancelled`.
+        status: RunStatus,
+        /// What went wrong.
+        reason: String,
+        /// What to do.
+        suggestion: String,
+        /// Process exit code for one-shot front ends (1 failed, 2 bad input, 3 scope mismatch).
+        exit_code: i32,
+        /// Where to go next, when codegen cannot fix it.
+        next_phase: Option<Phase>,
+        /// Files concerned.
+        files: Vec<String>,
+        /// The summary of what did happen, when the run got that far.
+        summary: Option<Box<Summary>>,
+    },
+    /// A command could not be carried out (e.g. `/codegen` while a run is active).
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+    /// Provider or model changed for the next run.
+    ProviderChanged {
+        /// Codegen chain.
+        providers: Vec<String>,
+        /// Model of the first.
+        model: String,
+    },
+}
+
+impl Event {
+    /// A log event.
+    pub fn log(level: &str, message: impl Into<String>) -> Self {
+        Event::Log { level: level.to_owned(), message: message.into() }
+    }
+}

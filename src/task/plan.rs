@@ -1,0 +1,395 @@
+//! Loading and checking a task's plan: `planning/plan.md`, `planning/plan.files.json` and the
+//! optional `planning/planning.ai.json` and `review/plan-review.json`.
+//!
+//! Invariant: a [`Plan`] that [`load`] returns is safe to act on: every path is a valid
+//! [`RelPath`], paths are unique, every `depends_on` names a planned path, the dependency graph
+//! is acyclic, and each action agrees with the working tree (`modify`/`delete` of an existing
+//! regular file, `create` of a missing one). Every rejection is a [`PlanError`] that names the
+//! file and, for JSON, the line, column and field.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::dag;
+use crate::task::TaskDir;
+use crate::task::relpath::RelPath;
+
+/// What a plan entry does to its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A new file.
+    Create,
+    /// A change to an existing file.
+    Modify,
+    /// Removal of an existing file.
+    Delete,
+}
+
+impl Action {
+    /// The action's name as the plan spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Modify => "modify",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Deserialize)]
+struct RawPlanFiles {
+    files: Vec<RawEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    path: String,
+    action: Action,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    depends_on: Vec<String>,
+}
+
+/// One checked entry of plan.files.json.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedFile {
+    /// The target, relative to the repo root.
+    pub path: RelPath,
+    /// What to do to it.
+    pub action: Action,
+    /// What the plan says the file should become.
+    pub description: String,
+    /// Planned files that must be generated before this one.
+    pub depends_on: Vec<RelPath>,
+}
+
+/// A checked plan (see the module invariant).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The first `# ` heading of plan.md, or the task directory's name.
+    pub title: String,
+    /// plan.md as written.
+    pub plan_md: String,
+    /// The per-file plan, in the order plan.files.json lists it.
+    pub files: Vec<PlannedFile>,
+    /// planning.ai.json, pretty-printed, when present.
+    pub planning_ai: Option<String>,
+    /// review/plan-review.json, pretty-printed, when present.
+    pub plan_review: Option<String>,
+}
+
+impl Plan {
+    /// The entry for `path`, if planned.
+    pub fn entry(&self, path: &RelPath) -> Option<&PlannedFile> {
+        self.files.iter().find(|f| &f.path == path)
+    }
+
+    /// Whether `path` is a planned target.
+    pub fn contains(&self, path: &RelPath) -> bool {
+        self.entry(path).is_some()
+    }
+}
+
+/// Bad input in a task's planning files. Rendered as `file:line:column: field: message` plus a
+/// hint line; the CLI maps it to exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PlanError {
+    /// The file at fault.
+    pub file: PathBuf,
+    /// 1-based line, for JSON input.
+    pub line: Option<usize>,
+    /// 1-based column (in characters), for JSON input.
+    pub column: Option<usize>,
+    /// The offending field, as a JSON path like `files[2].depends_on[0]`.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl PlanError {
+    fn new(file: &Path, message: impl Into<String>) -> Self {
+        Self { file: file.to_path_buf(), line: None, column: None, field: None, message: message.into(), hint: None }
+    }
+    fn hint(mut self, h: impl Into<String>) -> Self {
+        self.hint = Some(h.into());
+        self
+    }
+}
+
+/// One step of a JSON path.
+#[derive(Debug, Clone)]
+enum Seg {
+    Key(&'static str),
+    Index(usize),
+}
+
+fn path_string(segs: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in segs {
+        match seg {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// 1-based (line, column) of byte `offset` in `text`, columns counted in characters.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Finds where the value at `segs` starts in the JSON `text`.
+fn locate(text: &str, segs: &[Seg]) -> Option<(usize, usize)> {
+    use jsonc_parser::ast::Value;
+    use jsonc_parser::common::Ranged;
+    let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default()).ok()?;
+    let mut cur = parsed.value?;
+    for seg in segs {
+        cur = match (seg, cur) {
+            (Seg::Key(k), Value::Object(o)) => o.properties.into_iter().find(|p| p.name.as_str() == *k)?.value,
+            (Seg::Index(i), Value::Array(a)) => a.elements.into_iter().nth(*i)?,
+            _ => return None,
+        };
+    }
+    Some(line_col(text, cur.start()))
+}
+
+struct Locator<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn err(&self, segs: &[Seg], message: impl Into<String>) -> PlanError {
+        let (line, column) = locate(self.text, segs).map_or((None, None), |(l, c)| (Some(l), Some(c)));
+        PlanError {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            field: Some(path_string(segs)),
+            message: message.into(),
+            hint: None,
+        }
+    }
+}
+
+fn read_optional_json(path: &Path) -> Result<Option<String>, PlanError> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(PlanError::new(path, format!("cannot read: {e}"))),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| PlanError {
+        line: Some(e.line()),
+        column: Some(e.column()),
+        ..PlanError::new(path, format!("not valid JSON: {e}")).hint("fix the JSON or remove the file; it is optional")
+    })?;
+    Ok(Some(serde_json::to_string_pretty(&value).unwrap_or(text)))
+}
+
+fn title_of(plan_md: &str, fallback: &str) -> String {
+    plan_md
+        .lines()
+        .find_map(|l| l.strip_prefix("# ").map(|t| t.trim().to_owned()))
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
+/// Loads and checks the task's plan against the repo at `repo` (see the module invariant).
+///
+/// # Errors
+/// A [`PlanError`] for the first problem found, in the order: plan.md, plan.files.json syntax
+/// and schema, each entry's path and action, duplicates, `depends_on`, cycles, the optional
+/// JSON files.
+pub fn load(task: &TaskDir, repo: &Path) -> Result<Plan, PlanError> {
+    let md_path = task.plan_md();
+    let plan_md = match fs::read_to_string(&md_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(PlanError::new(&md_path, "missing: codegen needs the narrative plan")
+                .hint("write the plan there, or scaffold a task with `ai-tools task new <slug>`"));
+        }
+        Err(e) => return Err(PlanError::new(&md_path, format!("cannot read: {e}"))),
+    };
+    if plan_md.trim().is_empty() {
+        return Err(PlanError::new(&md_path, "is empty").hint("describe the change in plan.md"));
+    }
+    let files_path = task.plan_files_json();
+    let text = match fs::read_to_string(&files_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(PlanError::new(&files_path, "missing: codegen needs the per-file plan")
+                .hint(r#"write {"files": [{"path": "...", "action": "create", "description": "..."}]}"#));
+        }
+        Err(e) => return Err(PlanError::new(&files_path, format!("cannot read: {e}"))),
+    };
+    let files = parse_plan_files(&files_path, &text, repo)?;
+    let planning_ai = read_optional_json(&task.planning_ai_json())?;
+    let plan_review = read_optional_json(&task.plan_review_json())?;
+    let fallback = task.slug();
+    Ok(Plan { title: title_of(&plan_md, &fallback), plan_md, files, planning_ai, plan_review })
+}
+
+/// Parses and checks plan.files.json `text` (read from `file`) against the repo at `repo`.
+///
+/// # Errors
+/// A located [`PlanError`], as for [`load`].
+pub fn parse_plan_files(file: &Path, text: &str, repo: &Path) -> Result<Vec<PlannedFile>, PlanError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let raw: RawPlanFiles = serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        let field = e.path().to_string();
+        let syntax = inner.is_syntax() || inner.is_eof();
+        PlanError {
+            file: file.to_path_buf(),
+            line: Some(inner.line()),
+            column: Some(inner.column()),
+            field: (!syntax && field != ".").then_some(field),
+            message: if syntax { format!("not valid JSON: {inner}") } else { format!("{inner}") },
+            hint: Some(
+                r#"expected {"files": [{"path": "pkg/x.py", "action": "create" | "modify" | "delete", "description": "...", "depends_on": ["pkg/y.py"]}]}"#
+                    .into(),
+            ),
+        }
+    })?;
+    let loc = Locator { file, text };
+    if raw.files.is_empty() {
+        return Err(loc
+            .err(&[Seg::Key("files")], "the file list is empty: there is nothing to generate")
+            .hint(r#"add at least one entry: {"path": "...", "action": "create", "description": "..."}"#));
+    }
+    let mut out: Vec<PlannedFile> = Vec::with_capacity(raw.files.len());
+    let mut seen: BTreeMap<RelPath, usize> = BTreeMap::new();
+    for (i, e) in raw.files.iter().enumerate() {
+        let at = [Seg::Key("files"), Seg::Index(i), Seg::Key("path")];
+        let path = RelPath::new(&e.path).map_err(|err| loc.err(&at, err.to_string()))?;
+        if let Some(first) = seen.insert(path.clone(), i) {
+            return Err(loc
+                .err(&at, format!("duplicate path `{path}` (first listed as files[{first}])"))
+                .hint("list each file once; merge the two descriptions"));
+        }
+        check_against_repo(&path, e.action, repo).map_err(|(msg, hint)| {
+            let mut err = loc.err(&at, msg);
+            err.hint = Some(hint);
+            err
+        })?;
+        out.push(PlannedFile { path, action: e.action, description: e.description.clone(), depends_on: Vec::new() });
+    }
+    for (i, e) in raw.files.iter().enumerate() {
+        for (j, d) in e.depends_on.iter().enumerate() {
+            let at = [Seg::Key("files"), Seg::Index(i), Seg::Key("depends_on"), Seg::Index(j)];
+            let dep = RelPath::new(d).map_err(|err| loc.err(&at, err.to_string()))?;
+            if !seen.contains_key(&dep) {
+                return Err(loc
+                    .err(&at, format!("depends on `{dep}`, which is not in the plan"))
+                    .hint("add that file to the plan or remove the dependency"));
+            }
+            if !out[i].depends_on.contains(&dep) {
+                out[i].depends_on.push(dep);
+            }
+        }
+    }
+    if let Err(cycle) = dag::waves(&out) {
+        let first = seen.get(&cycle.0[0]).copied().unwrap_or(0);
+        let at = [Seg::Key("files"), Seg::Index(first), Seg::Key("depends_on")];
+        return Err(loc
+            .err(&at, cycle.to_string())
+            .hint("break the cycle: a file can only depend on files generated before it"));
+    }
+    Ok(out)
+}
+
+/// Checks one planned action against the working tree; `Err((message, hint))` when they disagree.
+fn check_against_repo(path: &RelPath, action: Action, repo: &Path) -> Result<(), (String, String)> {
+    // No component on the way may be a symlink: accept must never write through one.
+    let mut cur = repo.to_path_buf();
+    let segs: Vec<&str> = path.segments().collect();
+    for (k, seg) in segs.iter().enumerate() {
+        cur.push(seg);
+        match fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let shown = segs[..=k].join("/");
+                return Err((
+                    format!("`{shown}` is a symlink; ai-tools never writes through symlinks"),
+                    "plan the file at its real location".into(),
+                ));
+            }
+            Ok(m) if k + 1 < segs.len() && !m.is_dir() => {
+                return Err((
+                    format!("`{}` is a file, so `{path}` cannot exist below it", segs[..=k].join("/")),
+                    "fix the path".into(),
+                ));
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let meta = fs::symlink_metadata(path.join_to(repo)).ok();
+    match (action, meta) {
+        (Action::Create, Some(_)) => Err((
+            format!("`{path}` already exists, so it cannot be created"),
+            "use \"action\": \"modify\" to change an existing file".into(),
+        )),
+        (Action::Modify | Action::Delete, None) => Err((
+            format!(
+                "`{path}` does not exist, so it cannot be {}",
+                if action == Action::Modify { "modified" } else { "deleted" }
+            ),
+            "use \"action\": \"create\" for a new file, or fix the path".into(),
+        )),
+        (Action::Modify | Action::Delete, Some(m)) if !m.is_file() => {
+            Err((format!("`{path}` is not a regular file"), "plan regular files only".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The set of planned paths, for scope checks.
+pub fn planned_paths(files: &[PlannedFile]) -> HashSet<&RelPath> {
+    files.iter().map(|f| &f.path).collect()
+}

@@ -1,0 +1,183 @@
+//! The headless front end: progress on stderr (indicatif bars on a terminal, plain lines
+//! otherwise) and, with `--json`, every event as one NDJSON line on stdout.
+//!
+//! Invariant: with `--json`, stdout carries only NDJSON event lines; everything for people goes
+//! to stderr.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::orchestrator::{Command, Event, Handle, RunOptions};
+
+/// Output options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeadlessOptions {
+    /// NDJSON events on stdout.
+    pub json: bool,
+    /// No progress lines on stderr (errors and the summary still print).
+    pub quiet: bool,
+}
+
+struct Progress {
+    multi: MultiProgress,
+    tty: bool,
+    quiet: bool,
+    waves: HashMap<usize, ProgressBar>,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        let tty = std::io::stderr().is_terminal() && !quiet;
+        let target = if tty { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        Self { multi: MultiProgress::with_draw_target(target), tty, quiet, waves: HashMap::new() }
+    }
+
+    fn line(&self, s: &str) {
+        if self.quiet {
+            return;
+        }
+        if self.tty {
+            let _ = self.multi.println(s);
+        } else {
+            eprintln!("{s}");
+        }
+    }
+
+    fn on(&mut self, e: &Event) {
+        match e {
+            Event::RunStarted { run_id, providers, model, files, waves, .. } => self.line(&format!(
+                "codegen run {run_id}: {files} files in {waves} waves via {} ({model})",
+                providers.join(" → ")
+            )),
+            Event::Archived { dir } => self.line(&format!("archived earlier outputs to {}", dir.display())),
+            Event::StageChanged { stage } => self.line(&format!("stage: {stage}")),
+            Event::WaveStarted { wave, files } => {
+                let bar = self.multi.add(ProgressBar::new(files.len() as u64));
+                bar.set_style(
+                    ProgressStyle::with_template("  wave {prefix} [{bar:24}] {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                bar.set_prefix(wave.to_string());
+                bar.enable_steady_tick(Duration::from_millis(200));
+                self.waves.insert(*wave, bar);
+                if !self.tty {
+                    self.line(&format!("wave {wave}: {}", files.join(", ")));
+                }
+            }
+            Event::FileStarted { path, wave } => {
+                if let Some(b) = self.waves.get(wave) {
+                    b.set_message(path.clone());
+                }
+            }
+            Event::FileGenerated { path, lines, output_tokens, elapsed_ms, .. } => {
+                for b in self.waves.values() {
+                    if b.message() == *path {
+                        b.inc(1);
+                    }
+                }
+                self.line(&format!(
+                    "  generated {path}: {lines} lines, {output_tokens} tokens, {:.1}s",
+                    *elapsed_ms as f64 / 1000.0
+                ));
+            }
+            Event::FileFailed { path, error } => self.line(&format!("  FAILED {path}: {error}")),
+            Event::ScopeViolation { target, paths } => {
+                self.line(&format!("  scope: the reply for {target} tried to write {}", paths.join(", ")))
+            }
+            Event::Provider { notice, path } => {
+                self.line(&format!("  provider ({path}): {}", serde_json::to_string(notice).unwrap_or_default()))
+            }
+            Event::WaveFinished { wave, elapsed_ms, ok, failed } => {
+                if let Some(b) = self.waves.remove(wave) {
+                    b.finish_with_message(format!("done in {:.1}s", *elapsed_ms as f64 / 1000.0));
+                }
+                if !self.tty {
+                    self.line(&format!(
+                        "wave {wave} finished: {ok} ok, {failed} failed, {:.1}s",
+                        *elapsed_ms as f64 / 1000.0
+                    ));
+                }
+            }
+            Event::DiffReady { patch, files, additions, deletions } => {
+                self.line(&format!("diff: {} files, +{additions} -{deletions} → {}", files.len(), patch.display()))
+            }
+            Event::Log { level, message } => self.line(&format!("{level}: {message}")),
+            _ => {}
+        }
+    }
+}
+
+/// Runs codegen through `handle`, rendering `events`; returns the exit code (0 ready, 1
+/// failed, 2 bad input, 3 scope mismatch; 130 after Ctrl-C).
+pub async fn run_codegen(
+    handle: &Handle,
+    mut events: UnboundedReceiver<Event>,
+    opts: RunOptions,
+    out: HeadlessOptions,
+) -> i32 {
+    handle.send(Command::Codegen(opts));
+    let mut progress = Progress::new(out.quiet);
+    let mut interrupted = false;
+    loop {
+        let ev = tokio::select! {
+            ev = events.recv() => ev,
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                eprintln!("interrupted: cancelling the run…");
+                handle.send(Command::Cancel);
+                continue;
+            }
+        };
+        let Some(ev) = ev else { return 1 };
+        if out.json {
+            let mut stdout = std::io::stdout().lock();
+            let _ = serde_json::to_writer(&mut stdout, &ev);
+            let _ = stdout.write_all(b"\n");
+            let _ = stdout.flush();
+        }
+        progress.on(&ev);
+        match ev {
+            Event::Ready { summary } => {
+                let _ = progress.multi.clear();
+                let text = format!(
+                    "{}\nready: task {}\n  files: {}\n  diff:  {}\n",
+                    summary.render(),
+                    summary.task_dir.display(),
+                    summary.files_dir.display(),
+                    summary.diff_patch.display()
+                );
+                if out.json {
+                    eprint!("{text}");
+                } else {
+                    print!("{text}");
+                }
+                return 0;
+            }
+            Event::Failed { status, reason, suggestion, exit_code, next_phase, summary, .. } => {
+                let _ = progress.multi.clear();
+                if let Some(s) = summary {
+                    eprint!("{}", s.render());
+                }
+                eprintln!(
+                    "codegen {}: {reason}",
+                    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+                );
+                if let Some(p) = next_phase {
+                    eprintln!("  next phase: {p}");
+                }
+                eprintln!("  what to do: {suggestion}");
+                return if interrupted { 130 } else { exit_code };
+            }
+            Event::Rejected { reason } => {
+                eprintln!("rejected: {reason}");
+                return 1;
+            }
+            _ => {}
+        }
+    }
+}
