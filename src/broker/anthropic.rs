@@ -122,6 +122,14 @@ impl Provider for AnthropicProvider {
         Capabilities { tools: true, tool_choice: true }
     }
 
+    async fn probe(&self) -> Result<String, ProviderError> {
+        let url = format!("{}/v1/models", self.base_url);
+        let headers = [("x-api-key", self.api_key.as_str()), ("anthropic-version", "2023-06-01")];
+        let v =
+            http::get_json(&self.name, &self.client, &url, &headers, &self.timeouts, self.key_env.as_deref()).await?;
+        Ok(format!("{} models listed at {url}", http::count_models(&v)))
+    }
+
     async fn stream(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
         let rb = self
             .client

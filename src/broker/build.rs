@@ -110,92 +110,130 @@ pub fn build(cfg: &Config, env: EnvFn<'_>) -> Result<Broker, BuildError> {
     let mut names: Vec<String> = roles.values().flatten().cloned().collect();
     names.sort();
     names.dedup();
-    let model_target = cfg.provider.clone().or_else(|| roles.get(&Role::Codegen).and_then(|c| c.first().cloned()));
     let mut redactor = Redactor::default();
     let mut entries = Vec::new();
     for name in &names {
-        let pc = match cfg.providers.get(name) {
-            Some(pc) => pc.clone(),
-            None if KINDS.contains(&name.as_str()) => ProviderConfig::default(),
-            None => return Err(BuildError::Unknown(name.clone())),
-        };
-        let kind = kind_of(name, &pc)?;
-        let model = match (&cfg.model, &model_target) {
-            (Some(m), Some(t)) if t == name => m.clone(),
-            _ => pc.model.clone().unwrap_or_else(|| default_model(&kind).to_owned()),
-        };
-        let timeouts = Timeouts {
-            connect: secs(pc.connect_timeout_secs, 10.0),
-            first_byte: secs(pc.first_byte_timeout_secs, 120.0),
-            idle: secs(pc.idle_timeout_secs, 60.0),
-        };
-        let key_env = pc.api_key_env.clone().or_else(|| match kind.as_str() {
-            "anthropic" => Some("ANTHROPIC_API_KEY".into()),
-            "openai" => Some("OPENAI_API_KEY".into()),
-            _ => None,
-        });
-        let key = key_env.as_deref().and_then(env).filter(|k| !k.is_empty());
-        if let Some(k) = &key {
-            redactor.add(k);
+        let (entry, key) = build_entry(name, cfg, env, &roles)?;
+        if let Some(k) = key {
+            redactor.add(&k);
         }
-        let provider: Arc<dyn Provider> = match kind.as_str() {
-            "anthropic" => {
-                let Some(key) = key else {
-                    return Err(BuildError::MissingKey {
-                        name: name.clone(),
-                        env: key_env.unwrap_or_else(|| "ANTHROPIC_API_KEY".into()),
-                    });
-                };
-                let base = pc
-                    .base_url
-                    .clone()
-                    .or_else(|| env("ANTHROPIC_BASE_URL"))
-                    .unwrap_or_else(|| "https://api.anthropic.com".into());
-                Arc::new(
-                    crate::broker::anthropic::AnthropicProvider::new(name, &base, key, key_env, &model, timeouts)
-                        .map_err(|e| BuildError::Provider(e.to_string()))?,
-                )
-            }
-            "openai" => {
-                let base = pc
-                    .base_url
-                    .clone()
-                    .or_else(|| env("OPENAI_BASE_URL"))
-                    .unwrap_or_else(|| "https://api.openai.com/v1".into());
-                Arc::new(
-                    crate::broker::openai::OpenAiProvider::new(name, &base, key, key_env, &model, timeouts)
-                        .map_err(|e| BuildError::Provider(e.to_string()))?,
-                )
-            }
-            "ollama" => {
-                let host = pc
-                    .base_url
-                    .clone()
-                    .or_else(|| env("OLLAMA_HOST"))
-                    .unwrap_or_else(|| "http://127.0.0.1:11434".into());
-                Arc::new(
-                    crate::broker::ollama::OllamaProvider::new(name, &host, &model, timeouts)
-                        .map_err(|e| BuildError::Provider(e.to_string()))?,
-                )
-            }
-            _ => local_provider(name, cfg, &pc)?,
-        };
-        let default_conc = if kind == "local" { 1 } else { 4 };
-        entries.push(ProviderEntry {
-            provider,
-            retry: RetryPolicy {
-                max_retries: pc.max_retries.unwrap_or(cfg.retry.max_retries),
-                base_delay: Duration::from_millis(cfg.retry.base_delay_ms),
-                max_delay: Duration::from_millis(cfg.retry.max_delay_ms),
-            },
-            price: Price {
-                input_per_mtok: pc.price_input_per_mtok.unwrap_or(0.0),
-                output_per_mtok: pc.price_output_per_mtok.unwrap_or(0.0),
-            },
-            max_concurrency: pc.max_concurrency.unwrap_or(default_conc),
-        });
+        entries.push(entry);
     }
     Ok(Broker::new(entries, roles, redactor))
+}
+
+/// One provider as `ai-tools providers` shows it.
+pub struct ProviderStatus {
+    /// Configured name.
+    pub name: String,
+    /// Roles whose chain uses it.
+    pub roles: Vec<Role>,
+    /// The built provider, or why it cannot be built.
+    pub provider: Result<Arc<dyn Provider>, BuildError>,
+}
+
+/// Every provider the roles use or the config names, each built on its own so one broken
+/// provider does not hide the others.
+pub fn inspect(cfg: &Config, env: EnvFn<'_>) -> Vec<ProviderStatus> {
+    let roles = resolve_roles(cfg, env);
+    let mut names: Vec<String> = roles.values().flatten().cloned().collect();
+    names.extend(cfg.providers.keys().cloned());
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let used = roles.iter().filter(|(_, c)| c.contains(&name)).map(|(r, _)| *r).collect();
+            let provider = build_entry(&name, cfg, env, &roles).map(|(e, _)| e.provider);
+            ProviderStatus { name, roles: used, provider }
+        })
+        .collect()
+}
+
+/// Builds one provider entry; returns it and the API key it read (for redaction).
+fn build_entry(
+    name: &str,
+    cfg: &Config,
+    env: EnvFn<'_>,
+    roles: &BTreeMap<Role, Vec<String>>,
+) -> Result<(ProviderEntry, Option<String>), BuildError> {
+    let model_target = cfg.provider.clone().or_else(|| roles.get(&Role::Codegen).and_then(|c| c.first().cloned()));
+    let name = name.to_owned();
+    let pc = match cfg.providers.get(&name) {
+        Some(pc) => pc.clone(),
+        None if KINDS.contains(&name.as_str()) => ProviderConfig::default(),
+        None => return Err(BuildError::Unknown(name)),
+    };
+    let kind = kind_of(&name, &pc)?;
+    let model = match (&cfg.model, &model_target) {
+        (Some(m), Some(t)) if *t == name => m.clone(),
+        _ => pc.model.clone().unwrap_or_else(|| default_model(&kind).to_owned()),
+    };
+    let timeouts = Timeouts {
+        connect: secs(pc.connect_timeout_secs, 10.0),
+        first_byte: secs(pc.first_byte_timeout_secs, 120.0),
+        idle: secs(pc.idle_timeout_secs, 60.0),
+    };
+    let key_env = pc.api_key_env.clone().or_else(|| match kind.as_str() {
+        "anthropic" => Some("ANTHROPIC_API_KEY".into()),
+        "openai" => Some("OPENAI_API_KEY".into()),
+        _ => None,
+    });
+    let key = key_env.as_deref().and_then(env).filter(|k| !k.is_empty());
+    let provider: Arc<dyn Provider> = match kind.as_str() {
+        "anthropic" => {
+            let Some(k) = key.clone() else {
+                return Err(BuildError::MissingKey {
+                    name,
+                    env: key_env.unwrap_or_else(|| "ANTHROPIC_API_KEY".into()),
+                });
+            };
+            let base = pc
+                .base_url
+                .clone()
+                .or_else(|| env("ANTHROPIC_BASE_URL"))
+                .unwrap_or_else(|| "https://api.anthropic.com".into());
+            Arc::new(
+                crate::broker::anthropic::AnthropicProvider::new(&name, &base, k, key_env, &model, timeouts)
+                    .map_err(|e| BuildError::Provider(e.to_string()))?,
+            )
+        }
+        "openai" => {
+            let base = pc
+                .base_url
+                .clone()
+                .or_else(|| env("OPENAI_BASE_URL"))
+                .unwrap_or_else(|| "https://api.openai.com/v1".into());
+            Arc::new(
+                crate::broker::openai::OpenAiProvider::new(&name, &base, key.clone(), key_env, &model, timeouts)
+                    .map_err(|e| BuildError::Provider(e.to_string()))?,
+            )
+        }
+        "ollama" => {
+            let host =
+                pc.base_url.clone().or_else(|| env("OLLAMA_HOST")).unwrap_or_else(|| "http://127.0.0.1:11434".into());
+            Arc::new(
+                crate::broker::ollama::OllamaProvider::new(&name, &host, &model, timeouts)
+                    .map_err(|e| BuildError::Provider(e.to_string()))?,
+            )
+        }
+        _ => local_provider(&name, cfg, &pc)?,
+    };
+    let default_conc = if kind == "local" { 1 } else { 4 };
+    let entry = ProviderEntry {
+        provider,
+        retry: RetryPolicy {
+            max_retries: pc.max_retries.unwrap_or(cfg.retry.max_retries),
+            base_delay: Duration::from_millis(cfg.retry.base_delay_ms),
+            max_delay: Duration::from_millis(cfg.retry.max_delay_ms),
+        },
+        price: Price {
+            input_per_mtok: pc.price_input_per_mtok.unwrap_or(0.0),
+            output_per_mtok: pc.price_output_per_mtok.unwrap_or(0.0),
+        },
+        max_concurrency: pc.max_concurrency.unwrap_or(default_conc),
+    };
+    Ok((entry, key))
 }
 
 fn secs(v: Option<f64>, default: f64) -> Duration {

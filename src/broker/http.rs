@@ -259,6 +259,44 @@ impl NdjsonReader {
     }
 }
 
+/// GETs `url` (with `headers`) under the first-byte timeout and returns the JSON body.
+///
+/// # Errors
+/// Timeout, transport, status or decode errors.
+pub async fn get_json(
+    provider: &str,
+    client: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+    t: &Timeouts,
+    key_env: Option<&str>,
+) -> Result<serde_json::Value, ProviderError> {
+    let mut rb = client.get(url);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    let resp = match tokio::time::timeout(t.first_byte, rb.send()).await {
+        Err(_) => {
+            return Err(ProviderError::new(
+                provider,
+                ErrorKind::Timeout,
+                format!("no response from {url} within {:.0?}", t.first_byte),
+            ));
+        }
+        Ok(Err(e)) => return Err(transport_error(provider, &e)),
+        Ok(Ok(r)) => r,
+    };
+    if !resp.status().is_success() {
+        return Err(status_error(provider, resp, key_env).await);
+    }
+    resp.json().await.map_err(|e| ProviderError::new(provider, ErrorKind::Decode, format!("{url}: {e}")))
+}
+
+/// The number of entries in a model-list response (`data` or `models` array).
+pub fn count_models(v: &serde_json::Value) -> usize {
+    v.get("data").or_else(|| v.get("models")).and_then(serde_json::Value::as_array).map_or(0, Vec::len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

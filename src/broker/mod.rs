@@ -47,6 +47,16 @@ pub trait Provider: Send + Sync {
     /// # Errors
     /// A [`ProviderError`]; the broker decides whether to retry.
     async fn stream(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError>;
+
+    /// Checks that the provider answers, as cheaply as it can (a model list where the API has
+    /// one, else a one-token request). Returns a short description of what answered.
+    ///
+    /// # Errors
+    /// The [`ProviderError`] the check ran into.
+    async fn probe(&self) -> Result<String, ProviderError> {
+        let r = self.stream(&ChatRequest::new("", "Say OK.", 1), &|_| {}).await?;
+        Ok(format!("answered with model {}", r.model))
+    }
 }
 
 /// What a call is for; each role has its own provider chain.

@@ -90,6 +90,18 @@ impl Provider for OllamaProvider {
         Capabilities { tools: true, tool_choice: false }
     }
 
+    async fn probe(&self) -> Result<String, ProviderError> {
+        let url = format!("{}/api/tags", self.host);
+        let v = http::get_json(&self.name, &self.client, &url, &[], &self.timeouts, None).await?;
+        let has = v["models"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|m| m["name"] == self.model.as_str() || m["model"] == self.model.as_str());
+        let note = if has { "" } else { " (the configured model is not pulled: run `ollama pull`)" };
+        Ok(format!("{} models at {url}{note}", http::count_models(&v)))
+    }
+
     async fn stream(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
         let rb = self.client.post(format!("{}/api/chat", self.host)).json(&self.body(req));
         let (headers, body) = http::send(&self.name, rb, &self.timeouts, None).await?;

@@ -131,6 +131,15 @@ impl Provider for OpenAiProvider {
         Capabilities { tools: true, tool_choice: true }
     }
 
+    async fn probe(&self) -> Result<String, ProviderError> {
+        let auth = self.api_key.as_ref().map(|k| format!("Bearer {k}"));
+        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let url = format!("{}/models", self.base_url);
+        let v =
+            http::get_json(&self.name, &self.client, &url, &headers, &self.timeouts, self.key_env.as_deref()).await?;
+        Ok(format!("{} models listed at {url}", http::count_models(&v)))
+    }
+
     async fn stream(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
         let url = format!("{}/chat/completions", self.base_url);
         let mut rb = self.client.post(&url).json(&self.body(req));

@@ -41,6 +41,8 @@ pub struct Common {
 pub enum Cmd {
     /// Run the codegen phase once, headless.
     Codegen(CodegenArgs),
+    /// List configured providers, the roles that use them, and whether each answers.
+    Providers(ProvidersArgs),
     /// Manage tasks.
     Task {
         /// What to do.
@@ -73,6 +75,20 @@ pub struct CodegenArgs {
     /// Resume a run, skipping stages whose outputs are current.
     #[arg(long, value_name = "RUN_ID")]
     pub resume: Option<String>,
+}
+
+/// `ai-tools providers`.
+#[derive(Debug, Args)]
+pub struct ProvidersArgs {
+    /// Print one JSON object per provider.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not contact the providers.
+    #[arg(long)]
+    pub no_check: bool,
+    /// Seconds to wait for each provider's answer.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
 }
 
 /// `ai-tools task …`.

@@ -3,6 +3,7 @@
 //! front end.
 
 mod args;
+mod providers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -144,6 +145,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 let _ = join.await;
                 Ok(code)
             })
+        }
+        Some(Cmd::Providers(a)) => {
+            let repo = resolve_repo(&common)?;
+            let cfg = load_config(&repo, &common)?;
+            runtime()?.block_on(providers::run(&cfg, &a))
         }
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;
