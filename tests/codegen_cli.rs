@@ -235,3 +235,55 @@ fn provider_error_fails_without_a_patch_and_without_the_key() {
     let state: Value = serde_json::from_slice(&std::fs::read(task.join("state.json")).unwrap()).unwrap();
     assert_eq!(state["status"], "failed");
 }
+
+#[test]
+fn waves_overlap_and_a_failed_dependency_skips_its_dependents() {
+    let r = repo_with(&[("README.md", "x\n")]);
+    let task = write_task(
+        r.path(),
+        "w",
+        "# W\n",
+        r#"{"files": [
+  {"path": "slow.py", "action": "create"},
+  {"path": "fast.py", "action": "create"},
+  {"path": "next.py", "action": "create", "depends_on": ["fast.py"]},
+  {"path": "bad.py", "action": "create"},
+  {"path": "after_bad.py", "action": "create", "depends_on": ["bad.py"]}
+]}"#,
+    );
+    let server = serve(|req| match req.target().as_deref() {
+        Some("slow.py") => Reply::Delayed(
+            std::time::Duration::from_millis(1500),
+            Box::new(Reply::Sse(openai_text_stream("```python\nSLOW = 1\n```\n"))),
+        ),
+        // bad.py's reply writes another planned file instead of its target.
+        Some("bad.py") => Reply::Sse(openai_text_stream("fast.py\n```python\nX = 1\n```\n")),
+        Some(t) => Reply::Sse(openai_text_stream(&format!(
+            "```python\n{} = 1\n```\n",
+            t.trim_end_matches(".py").to_uppercase()
+        ))),
+        None => panic!("no target"),
+    });
+    let out = codegen(r.path(), &server, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let events = ndjson(&out.stdout);
+    let idx = |name: &str, path: &str| {
+        events.iter().position(|e| e["event"] == name && e["path"] == path).unwrap_or_else(|| panic!("{name} {path}"))
+    };
+    // next.py (wave 2) starts while slow.py (wave 1) is still generating.
+    assert!(idx("file_started", "next.py") < idx("file_generated", "slow.py"), "waves overlap");
+    assert!(idx("file_generated", "fast.py") < idx("file_started", "next.py"), "dependencies first");
+    assert!(events.iter().any(|e| e["event"] == "file_failed" && e["path"] == "bad.py"));
+    assert!(
+        !events.iter().any(|e| e["event"] == "file_started" && e["path"] == "after_bad.py"),
+        "dependent of a failure never starts"
+    );
+    let failed = events.last().unwrap();
+    assert_eq!(failed["event"], "failed");
+    assert!(failed["reason"].as_str().unwrap().contains("bad.py"));
+    let state: Value = serde_json::from_slice(&std::fs::read(task.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["files"]["after_bad.py"]["status"], "skipped");
+    assert_eq!(state["files"]["bad.py"]["status"], "failed");
+    assert!(!task.join("code/diff.patch").exists(), "no diff for a failed run");
+    assert_eq!(std::fs::read_to_string(task.join("code/files/next.py")).unwrap(), "NEXT = 1\n");
+}

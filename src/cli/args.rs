@@ -34,6 +34,9 @@ pub struct Common {
     /// GGUF file for the local provider.
     #[arg(long, value_name = "FILE", global = true)]
     pub model_path: Option<PathBuf>,
+    /// UI theme: dark, light, or a theme .toml file.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub theme: Option<String>,
 }
 
 /// Subcommands.

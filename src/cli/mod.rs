@@ -17,6 +17,11 @@ use ai_tools::config::{self, Config};
 use ai_tools::orchestrator::{self, RunOptions, Session};
 use ai_tools::task::{self, TaskDir};
 use ai_tools::ui::headless::{self, HeadlessOptions};
+use ai_tools::ui::tui::{
+    self, App,
+    theme::{ColorDepth, Theme},
+};
+use std::io::IsTerminal;
 
 /// An error that carries its own exit code.
 #[derive(Debug)]
@@ -159,6 +164,38 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("  and  {} (the per-file plan), then run `ai-tools codegen`", t.plan_files_json().display());
             Ok(0)
         }
-        None => Err(bad_input("the workbench is not available in this build yet; use `ai-tools codegen`")),
+        None => {
+            let s = session(&common)?;
+            if !std::io::stdout().is_terminal() {
+                return Err(bad_input(
+                    "the workbench needs a terminal; use `ai-tools codegen` (headless) or `ai-tools repl`",
+                ));
+            }
+            let _log = init_file_logging();
+            let depth = ColorDepth::detect(|k| std::env::var(k).ok());
+            let theme = Theme::load(common.theme.as_deref().unwrap_or(&s.config.theme), depth)
+                .map_err(|e| bad_input(e.to_string()))?;
+            let mut app = App::new(theme);
+            app.provider_names.extend(s.config.providers.keys().cloned());
+            runtime()?.block_on(async move {
+                let (handle, events, join) = orchestrator::spawn(s);
+                let r = tui::run(handle, events, app).await;
+                let _ = join.await;
+                r
+            })?;
+            Ok(0)
+        }
     }
+}
+
+/// Sends tracing output to the log file (never the screen); the guard flushes it on drop.
+fn init_file_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let path = tui::log_file()?;
+    let dir = path.parent()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let appender = tracing_appender::rolling::never(dir, path.file_name()?);
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AI_TOOLS_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).try_init().ok()?;
+    Some(guard)
 }

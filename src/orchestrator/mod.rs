@@ -13,6 +13,7 @@ pub mod bus;
 pub(crate) mod checks;
 pub mod events;
 pub mod run;
+mod scheduler;
 pub mod summary;
 
 use std::path::PathBuf;
@@ -89,6 +90,15 @@ impl Handle {
     /// A new event subscription.
     pub fn subscribe(&self) -> UnboundedReceiver<Event> {
         self.bus.subscribe()
+    }
+
+    /// A handle with no actor behind it: commands go to the returned receiver and events are
+    /// whatever the caller emits on the returned bus. For driving a front end in tests and
+    /// benchmarks.
+    pub fn detached() -> (Handle, UnboundedReceiver<Command>, EventBus) {
+        let (tx, rx) = unbounded_channel();
+        let bus = EventBus::new();
+        (Handle { tx, bus: bus.clone() }, rx, bus)
     }
 }
 

@@ -11,32 +11,29 @@
 //! - the context stage loads the plan and summarizes the repo; each target's context package is
 //!   then built just before its request, once its dependencies have been generated.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{Broker, BrokerError, CallCtx, Role, StreamDelta};
+use crate::broker::{Broker, Role};
 use crate::codegen::diff::Backend;
-use crate::codegen::generate::{self, GenerateError, GenerateSettings};
+use crate::codegen::generate::GenerateSettings;
 use crate::codegen::lang;
 use crate::codegen::materialize::{self, Materialized};
 use crate::codegen::patch;
 use crate::codegen::prompt::Prompts;
 use crate::config::{RepairConfig, ValidateConfig};
-use crate::context::{self, DependencyContent, repo_summary};
+use crate::context::repo_summary;
 use crate::orchestrator::bus::EventBus;
 use crate::orchestrator::events::{Event, FileDiffStat, RunOptions};
-use crate::orchestrator::summary::{Summary, WaveTiming};
+use crate::orchestrator::summary::Summary;
 use crate::plan::dag;
 use crate::task::TaskDir;
-use crate::task::fsio::SafeDir;
-use crate::task::plan::{self, Action, Plan};
+use crate::task::plan::{self, Action};
 use crate::task::relpath::RelPath;
 use crate::task::state::{self, Failure, FileState, FileStatus, Phase, RunStatus, Stage, TaskState};
 
@@ -257,115 +254,25 @@ async fn run_inner(
     // generate
     stage(env, st, Stage::Generate);
     let gen_started = Instant::now();
-    let mut generated: BTreeMap<RelPath, Option<String>> = BTreeMap::new();
-    let mut scope: BTreeSet<String> = BTreeSet::new();
-    let mut failed: Vec<String> = Vec::new();
-    for (wi, wave) in waves.iter().enumerate() {
-        if env.cancel.is_cancelled() {
-            break;
-        }
-        let wave_no = wi + 1;
-        let wave_started = Instant::now();
-        env.bus.emit(Event::WaveStarted { wave: wave_no, files: wave.iter().map(ToString::to_string).collect() });
-        let results = run_wave(env, &plan, wave, wave_no, &generated, &summary_text).await?;
-        let (mut ok, mut bad) = (0, 0);
-        let mut provider_error: Option<String> = None;
-        let mut cancelled = false;
-        for (path, res) in results {
-            let fs = st.files.entry(path.to_string()).or_default();
-            match res {
-                Ok(None) => {
-                    fs.status = FileStatus::Generated;
-                    generated.insert(path, None);
-                    ok += 1;
-                }
-                Ok(Some(g)) => {
-                    fs.status = FileStatus::Generated;
-                    fs.input_tokens = g.record.input_tokens;
-                    fs.output_tokens = g.record.output_tokens;
-                    fs.lines = g.content.lines().count();
-                    env.bus.emit(Event::FileGenerated {
-                        path: path.to_string(),
-                        lines: fs.lines,
-                        input_tokens: g.record.input_tokens,
-                        output_tokens: g.record.output_tokens,
-                        elapsed_ms: g.elapsed.as_millis() as u64,
-                        provider: g.record.provider.clone(),
-                    });
-                    if !g.scope_violations.is_empty() {
-                        env.bus.emit(Event::ScopeViolation {
-                            target: path.to_string(),
-                            paths: g.scope_violations.clone(),
-                        });
-                        scope.extend(g.scope_violations);
-                    }
-                    generated.insert(path, Some(g.content));
-                    ok += 1;
-                }
-                Err(GenerateError::Broker(BrokerError::Cancelled)) => {
-                    fs.status = FileStatus::Skipped;
-                    cancelled = true;
-                }
-                Err(GenerateError::Broker(e)) => {
-                    fs.status = FileStatus::Failed;
-                    fs.error = Some(e.to_string());
-                    env.bus.emit(Event::FileFailed { path: path.to_string(), error: e.to_string() });
-                    provider_error.get_or_insert(e.to_string());
-                    failed.push(path.to_string());
-                    bad += 1;
-                }
-                Err(GenerateError::OutOfScope(paths)) => {
-                    let msg = format!("the reply only wrote files outside the plan: {}", paths.join(", "));
-                    fs.status = FileStatus::Failed;
-                    fs.error = Some(msg.clone());
-                    env.bus.emit(Event::FileFailed { path: path.to_string(), error: msg });
-                    env.bus.emit(Event::ScopeViolation { target: path.to_string(), paths: paths.clone() });
-                    scope.extend(paths);
-                    failed.push(path.to_string());
-                    bad += 1;
-                }
-                Err(e) => {
-                    fs.status = FileStatus::Failed;
-                    fs.error = Some(e.to_string());
-                    env.bus.emit(Event::FileFailed { path: path.to_string(), error: e.to_string() });
-                    failed.push(path.to_string());
-                    bad += 1;
-                }
-            }
-        }
-        let secs = wave_started.elapsed();
-        summary.waves.push(WaveTiming { wave: wave_no, files: wave.len(), seconds: secs.as_secs_f64() });
-        env.bus.emit(Event::WaveFinished { wave: wave_no, elapsed_ms: secs.as_millis() as u64, ok, failed: bad });
-        summary.add_calls(&env.broker.take_records());
-        st.usage = usage_of(summary);
-        save(env, st);
-        if let Some(e) = provider_error {
-            return Err(Fail {
-                files: failed,
-                ..Fail::failed(
-                    format!("provider error: {e}"),
-                    "check the provider (key, base URL, model) with `ai-tools providers`, then run codegen again",
-                )
-            });
-        }
-        if cancelled || env.cancel.is_cancelled() {
-            return Err(Fail {
-                status: RunStatus::Cancelled,
-                ..Fail::failed("the run was cancelled", "run codegen again when ready")
-            });
-        }
-        if bad > 0 {
-            for later in &waves[wi + 1..] {
-                for p in later {
-                    if let Some(fs) = st.files.get_mut(p.as_str()) {
-                        fs.status = FileStatus::Skipped;
-                    }
-                }
-            }
-            break;
-        }
-    }
+    let g = crate::orchestrator::scheduler::generate(env, &plan, &waves, st, summary, &summary_text).await?;
     summary.generation_seconds = gen_started.elapsed().as_secs_f64();
+    save(env, st);
+    if let Some(e) = g.provider_error {
+        return Err(Fail {
+            files: g.failed,
+            ..Fail::failed(
+                format!("provider error: {e}"),
+                "check the provider (key, base URL, model) with `ai-tools providers`, then run codegen again",
+            )
+        });
+    }
+    if g.cancelled {
+        return Err(Fail {
+            status: RunStatus::Cancelled,
+            ..Fail::failed("the run was cancelled", "run codegen again when ready")
+        });
+    }
+    let (generated, scope, failed) = (g.generated, g.scope, g.failed);
 
     // materialize
     stage(env, st, Stage::Materialize);
@@ -431,7 +338,7 @@ async fn run_inner(
     Ok(())
 }
 
-fn usage_of(s: &Summary) -> state::UsageTotals {
+pub(crate) fn usage_of(s: &Summary) -> state::UsageTotals {
     state::UsageTotals {
         api_calls: s.api_calls,
         input_tokens: s.input_tokens,
@@ -492,97 +399,4 @@ pub(crate) fn emit_diff(env: &RunEnv, summary: &mut Summary, stats: &[FileDiffSt
         additions: summary.additions,
         deletions: summary.deletions,
     });
-}
-
-type WaveResult = Vec<(RelPath, Result<Option<generate::Generated>, GenerateError>)>;
-
-async fn run_wave(
-    env: &RunEnv,
-    plan: &Arc<Plan>,
-    wave: &[RelPath],
-    wave_no: usize,
-    generated: &BTreeMap<RelPath, Option<String>>,
-    summary_text: &Arc<String>,
-) -> Result<WaveResult, Fail> {
-    let sem = Arc::new(Semaphore::new(env.settings.concurrency.max(1)));
-    // Cancelled when a provider fails for good, stopping the wave's other requests; the run's
-    // own token (the user's stop) cancels it too.
-    let wave_cancel = env.cancel.child_token();
-    let mut set: JoinSet<(RelPath, Result<Option<generate::Generated>, GenerateError>)> = JoinSet::new();
-    let tree = SafeDir::new(&env.repo);
-    for path in wave {
-        let Some(entry) = plan.entry(path).cloned() else { continue };
-        if entry.action == Action::Delete {
-            set.spawn({
-                let p = path.clone();
-                async move { (p, Ok(None)) }
-            });
-            continue;
-        }
-        let current = match entry.action {
-            Action::Modify => tree
-                .read(path)
-                .map_err(|e| Fail::failed(format!("cannot read {path}: {e}"), "check the file"))?
-                .map(|b| String::from_utf8_lossy(&b).into_owned()),
-            _ => None,
-        };
-        let mut deps = Vec::new();
-        for d in &entry.depends_on {
-            let (content, from_run) = match generated.get(d) {
-                Some(Some(c)) => (c.clone(), true),
-                Some(None) => (String::new(), true),
-                None => (
-                    tree.read(d).ok().flatten().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default(),
-                    false,
-                ),
-            };
-            deps.push(DependencyContent { path: d.clone(), content, generated: from_run });
-        }
-        let pkg = context::build(plan, &entry, summary_text, current, deps, env.settings.context_budget);
-        env.bus.emit(Event::ContextBuilt {
-            path: path.to_string(),
-            tokens: pkg.tokens,
-            truncated: pkg.truncated.iter().map(|t| t.part.clone()).collect(),
-        });
-        let (env2, plan2, sem2, p, cancel) =
-            (env.clone(), plan.clone(), sem.clone(), path.clone(), wave_cancel.clone());
-        set.spawn(async move {
-            let Ok(_permit) = sem2.acquire_owned().await else {
-                return (p, Err(GenerateError::Broker(BrokerError::Cancelled)));
-            };
-            env2.bus.emit(Event::FileStarted { path: p.to_string(), wave: wave_no });
-            let label = p.to_string();
-            let bus = env2.bus.clone();
-            let sink = {
-                let (bus, label) = (bus.clone(), label.clone());
-                move |d: StreamDelta| match d {
-                    StreamDelta::Text(text) => bus.emit(Event::FileDelta { path: label.clone(), text }),
-                    StreamDelta::Restart => bus.emit(Event::FileRestart { path: label.clone() }),
-                }
-            };
-            let notices = {
-                let (bus, label) = (bus.clone(), label.clone());
-                move |notice| bus.emit(Event::Provider { notice, path: label.clone() })
-            };
-            let ctx = CallCtx { label: &label, sink: &sink, notices: &notices, cancel: &cancel };
-            let r =
-                generate::generate_file(&env2.broker, &env2.prompts, &plan2, &pkg, &env2.settings.generate, &ctx).await;
-            (p, r.map(Some))
-        });
-    }
-    let mut out = Vec::new();
-    while let Some(res) = set.join_next().await {
-        match res {
-            Ok(r) => {
-                // A provider failure means the chain is down: stop the wave's other requests.
-                if matches!(r.1, Err(GenerateError::Broker(BrokerError::Failed(_)))) {
-                    wave_cancel.cancel();
-                }
-                out.push(r);
-            }
-            Err(e) => return Err(Fail::failed(format!("internal error: {e}"), "report this bug")),
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
 }

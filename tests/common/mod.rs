@@ -107,6 +107,8 @@ pub enum Reply {
     Truncated { body: String, n: usize },
     /// 200 and the first `n` bytes of the body, then silence (a stalled stream).
     Stall { body: String, n: usize },
+    /// Another reply, after a wait.
+    Delayed(Duration, Box<Reply>),
 }
 
 /// One recorded request.
@@ -223,7 +225,11 @@ impl Server {
             let body: Value = serde_json::from_slice(&buf[header_end..header_end + len]).unwrap_or(Value::Null);
             let req = Request { path, headers, body, at: std::time::Instant::now() };
             self.requests.lock().unwrap().push(req.clone());
-            let reply = self.queue.lock().unwrap().pop_front().unwrap_or_else(|| responder(&req));
+            let mut reply = self.queue.lock().unwrap().pop_front().unwrap_or_else(|| responder(&req));
+            while let Reply::Delayed(d, r) = reply {
+                tokio::time::sleep(d).await;
+                reply = *r;
+            }
             match reply {
                 Reply::Sse(body) => stream_body(&mut sock, "text/event-stream", &body, None).await?,
                 Reply::Ndjson(body) => stream_body(&mut sock, "application/x-ndjson", &body, None).await?,
@@ -248,6 +254,7 @@ impl Server {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
                     return Ok(());
                 }
+                Reply::Delayed(..) => unreachable!("unwrapped above"),
             }
         }
     }

@@ -1,0 +1,197 @@
+//! The diff pane: the selected file's hunks, syntax-highlighted, with old/new line numbers,
+//! add/remove backgrounds, word-level emphasis on changed lines and each hunk header showing
+//! its review state. While the file is being generated, its reply streams here instead.
+//!
+//! Invariant: a frame highlights and decorates only the rows it shows (see
+//! [`crate::ui::tui::highlight`]), and lines are capped at [`MAX_LINE`] characters, so drawing
+//! cost is independent of the diff's size.
+
+use std::ops::Range;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::ui::tui::app::{App, FileProgress, Pane};
+use crate::ui::tui::diffmodel::{FileDiffModel, RowKind};
+use crate::ui::tui::highlight::{CHUNK, ChunkKey, Highlighter, Span as HlSpan};
+use crate::ui::tui::theme::Theme;
+use crate::ui::tui::view::block;
+
+/// Longest line drawn, in characters (longer lines end in `…`).
+pub const MAX_LINE: usize = 500;
+
+/// Draws the pane.
+pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
+    let path = app.selected_path().map(str::to_owned);
+    let streaming = path
+        .as_ref()
+        .and_then(|p| app.files.iter().find(|r| &r.path == p))
+        .is_some_and(|r| matches!(r.progress, FileProgress::Streaming(_)));
+    let Some(path) = path else {
+        let b = block(app, " Diff ", Pane::Diff);
+        f.render_widget(
+            Paragraph::new(Span::styled("no task files yet: /codegen starts a run", app.theme.muted)).block(b),
+            area,
+        );
+        return;
+    };
+    if streaming || (!app.diffs.contains_key(&path) && app.streams.get(&path).is_some_and(|s| !s.is_empty())) {
+        draw_stream(app, f, area, &path);
+        return;
+    }
+    let App { diffs, hl, theme, diff_cursor, diff_scroll, focus, .. } = app;
+    let Some(model) = diffs.get_mut(&path) else {
+        let b = block_for(theme, *focus, format!(" Diff: {path} "));
+        f.render_widget(Paragraph::new(Span::styled("no changes for this file", theme.muted)).block(b), area);
+        return;
+    };
+    let hunk = model.hunk_of(*diff_cursor).unwrap_or(0);
+    let title = match model.hunks.get(hunk) {
+        Some(h) => format!(
+            " Diff: {path} — hunk {}/{} {} ",
+            hunk + 1,
+            model.hunks.len(),
+            if h.accepted { "✓ accepted" } else { "✗ rejected" }
+        ),
+        None => format!(" Diff: {path} "),
+    };
+    let b = block_for(theme, *focus, title);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let h = inner.height as usize;
+    if h == 0 {
+        return;
+    }
+    // Keep the cursor on screen.
+    if *diff_cursor < *diff_scroll {
+        *diff_scroll = *diff_cursor;
+    } else if *diff_cursor >= *diff_scroll + h {
+        *diff_scroll = *diff_cursor + 1 - h;
+    }
+    let end = (*diff_scroll + h).min(model.rows.len());
+    let lines: Vec<Line> = (*diff_scroll..end).map(|i| render_row(model, hl, theme, i, i == *diff_cursor)).collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn block_for<'a>(theme: &Theme, focus: Pane, title: String) -> ratatui::widgets::Block<'a> {
+    let focused = focus == Pane::Diff;
+    ratatui::widgets::Block::default()
+        .borders(ratatui::widgets::Borders::ALL)
+        .border_type(if focused { ratatui::widgets::BorderType::Thick } else { ratatui::widgets::BorderType::Rounded })
+        .border_style(if focused { theme.border_focused } else { theme.border })
+        .title(title)
+        .title_style(theme.title)
+}
+
+fn draw_stream(app: &App, f: &mut Frame, area: Rect, path: &str) {
+    let b = block(app, format!(" {path} — streaming "), Pane::Diff);
+    let inner_h = b.inner(area).height as usize;
+    let text = app.streams.get(path).map_or("", String::as_str);
+    let all: Vec<&str> = text.split('\n').collect();
+    let start = all.len().saturating_sub(inner_h);
+    let lines: Vec<Line> = all[start..].iter().map(|l| Line::from(Span::styled(cap(l), app.theme.text))).collect();
+    f.render_widget(Paragraph::new(lines).block(b), area);
+}
+
+fn cap(s: &str) -> String {
+    if s.chars().count() > MAX_LINE {
+        format!("{}…", s.chars().take(MAX_LINE).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The highlighted spans of row `i` (its chunk is highlighted on first use).
+fn syntax_spans(model: &FileDiffModel, hl: &mut Highlighter, i: usize) -> Vec<HlSpan> {
+    let row = &model.rows[i];
+    let Some(h) = model.hunks.get(row.hunk) else { return vec![(Style::default(), row.text.clone())] };
+    let new_side = row.kind != RowKind::Remove;
+    let side = if new_side { &h.new_rows } else { &h.old_rows };
+    let chunk = row.side_idx / CHUNK;
+    let from = chunk * CHUNK;
+    let to = (from + CHUNK).min(side.len());
+    let lines: Vec<String> = side[from..to].iter().map(|r| cap(&model.rows[*r].text)).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let key = ChunkKey { path: model.path.clone(), version: model.version, hunk: row.hunk, new_side, chunk };
+    hl.chunk(&key, &refs).get(row.side_idx - from).cloned().unwrap_or_else(|| vec![(Style::default(), cap(&row.text))])
+}
+
+/// Splits `spans` at the edges of `emph`, giving emphasized bytes `emph_style` and the rest
+/// `base` (both patched over the syntax style).
+fn overlay(spans: Vec<HlSpan>, base: Style, emph: &[Range<usize>], emph_style: Style) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    for (st, text) in spans {
+        let end = at + text.len();
+        let mut cuts: Vec<usize> = vec![at, end];
+        for r in emph {
+            for b in [r.start, r.end] {
+                if b > at && b < end && text.is_char_boundary(b - at) {
+                    cuts.push(b);
+                }
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        for w in cuts.windows(2) {
+            let (s, e) = (w[0], w[1]);
+            let inside = emph.iter().any(|r| r.start <= s && e <= r.end);
+            let style = st.patch(if inside { emph_style } else { base });
+            out.push(Span::styled(text[s - at..e - at].to_owned(), style));
+        }
+        at = end;
+    }
+    out
+}
+
+fn render_row(model: &mut FileDiffModel, hl: &mut Highlighter, t: &Theme, i: usize, cursor: bool) -> Line<'static> {
+    let row = model.rows[i].clone();
+    let accepted = model.hunks.get(row.hunk).is_none_or(|h| h.accepted);
+    let num = |n: Option<u32>| n.map_or_else(|| "     ".to_owned(), |n| format!("{n:>5}"));
+    let mut line = match row.kind {
+        RowKind::Header => {
+            let (mark, style) = if accepted { ("[✓ accepted]", t.ok) } else { ("[✗ rejected]", t.rejected) };
+            Line::from(vec![
+                Span::styled(format!("{:>11} ", ""), t.line_number),
+                Span::styled(row.text.clone(), t.hunk_header),
+                Span::raw(" "),
+                Span::styled(mark, style),
+            ])
+        }
+        RowKind::NoNewline => Line::from(vec![
+            Span::styled(format!("{:>11} ", ""), t.line_number),
+            Span::styled(row.text.clone(), t.muted),
+        ]),
+        kind => {
+            let (sign, bg, emph_style) = match kind {
+                RowKind::Add => ("+", t.add, t.add_emph),
+                RowKind::Remove => ("-", t.remove, t.remove_emph),
+                _ => (" ", Style::default(), Style::default()),
+            };
+            let (bg, emph_style) = if accepted { (bg, emph_style) } else { (t.rejected, t.rejected) };
+            let spans = syntax_spans(model, hl, i);
+            let emph: Vec<Range<usize>> = if matches!(kind, RowKind::Add | RowKind::Remove) && accepted {
+                model.emphasis(i).to_vec()
+            } else {
+                Vec::new()
+            };
+            let mut v = vec![
+                Span::styled(format!("{} {} ", num(row.old_no), num(row.new_no)), t.line_number),
+                Span::styled(sign, bg),
+            ];
+            v.extend(overlay(spans, bg, &emph, emph_style));
+            let mut l = Line::from(v);
+            if kind != RowKind::Context {
+                l = l.style(bg);
+            }
+            l
+        }
+    };
+    if cursor {
+        line = line.patch_style(t.selection);
+    }
+    line
+}

@@ -1,0 +1,118 @@
+//! Layout: which pane goes where, at any terminal size (usable at 80×24, roomier at 160×48),
+//! plus the command line, the status line and the help overlay.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+use crate::ui::commands::COMMANDS;
+use crate::ui::tui::app::{App, Pane};
+use crate::ui::tui::keys::KEYS;
+use crate::ui::tui::panes;
+
+/// The areas of one frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Areas {
+    /// Phase pane.
+    pub phases: Rect,
+    /// Files pane.
+    pub files: Rect,
+    /// Diff pane.
+    pub diff: Rect,
+    /// Validation panel.
+    pub validation: Rect,
+    /// Log pane.
+    pub log: Rect,
+    /// Command / status line.
+    pub cmd: Rect,
+}
+
+/// Splits `area` into the panes.
+pub fn areas(area: Rect) -> Areas {
+    let top_h = if area.height >= 40 { 11 } else { 8 };
+    let log_h = if area.height >= 40 { 8 } else { 5 };
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Length(top_h), Constraint::Min(5), Constraint::Length(log_h), Constraint::Length(1)])
+        .split(area);
+    let top = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+        .split(rows[0]);
+    let side = (area.width * 3 / 10).clamp(24, 60);
+    let mid = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Min(30), Constraint::Length(side)])
+        .split(rows[1]);
+    Areas { phases: top[0], files: top[1], diff: mid[0], validation: mid[1], log: rows[2], cmd: rows[3] }
+}
+
+/// A pane's frame: rounded borders, the title, and the focus color.
+pub fn block<'a>(app: &App, title: impl Into<Line<'a>>, pane: Pane) -> Block<'a> {
+    let focused = app.focus == pane;
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused { BorderType::Thick } else { BorderType::Rounded })
+        .border_style(if focused { app.theme.border_focused } else { app.theme.border })
+        .title(title)
+        .title_style(app.theme.title)
+}
+
+/// Draws the whole workbench.
+pub fn draw(app: &mut App, f: &mut Frame) {
+    let a = areas(f.area());
+    panes::phases::draw(app, f, a.phases);
+    panes::files::draw(app, f, a.files);
+    panes::diff::draw(app, f, a.diff);
+    panes::validation::draw(app, f, a.validation);
+    panes::log::draw(app, f, a.log);
+    draw_cmdline(app, f, a.cmd);
+    if app.help {
+        draw_help(app, f);
+    }
+}
+
+fn draw_cmdline(app: &mut App, f: &mut Frame, area: Rect) {
+    if app.cmdline.active {
+        let style = app.theme.text;
+        let ta = app.cmdline.area();
+        ta.set_style(style);
+        ta.set_cursor_line_style(Style::default());
+        f.render_widget(&*ta, area);
+        return;
+    }
+    let style = if app.confirm_quit { app.theme.warn } else { app.theme.muted };
+    let text: String = app.status.chars().take(area.width as usize).collect();
+    f.render_widget(Paragraph::new(Line::from(Span::styled(text, style))), area);
+}
+
+fn draw_help(app: &App, f: &mut Frame) {
+    let area = f.area();
+    let w = area.width.saturating_sub(4).min(96);
+    let h = area.height.saturating_sub(2).min((KEYS.len() + COMMANDS.len() + 5) as u16);
+    let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let mut lines = vec![Line::from(Span::styled("Keys", app.theme.title))];
+    for (k, d) in KEYS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{k:<16}"), app.theme.accent),
+            Span::styled(*d, app.theme.text),
+        ]));
+    }
+    lines.push(Line::from(Span::styled("Commands", app.theme.title)));
+    for (c, d) in COMMANDS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{c:<18}"), app.theme.accent),
+            Span::styled(*d, app.theme.text),
+        ]));
+    }
+    f.render_widget(Clear, r);
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(app.theme.border_focused)
+        .title(" help — j/k scroll, any other key closes ")
+        .title_style(app.theme.title);
+    f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: false }).scroll((app.help_scroll, 0)), r);
+}
