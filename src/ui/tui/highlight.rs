@@ -1,36 +1,32 @@
 //! Syntax highlighting for diff lines (syntect with two-face's extra syntaxes and themes, so
 //! TSX, TOML and the rest are covered).
 //!
-//! Invariant: highlighting is lazy and bounded — a caller highlights only the rows it is about
-//! to draw, a run of at most [`CHUNK`] lines from a fresh parse state, and caches the result;
-//! so the cost of a frame never depends on the diff's size (delta's approach: highlight what
-//! is shown, per hunk).
+//! Invariants: highlighting is lazy and bounded — only chunks holding rows about to be drawn are
+//! highlighted, each a run of at most [`CHUNK`] lines from a fresh parse state (delta's
+//! approach: highlight what is shown, per hunk), and results are cached. In background mode (the
+//! running workbench) the work happens on a worker thread: a frame never waits for it, draws the
+//! not-yet-highlighted rows plain, and the worker asks for a redraw when a chunk is ready. So a
+//! frame's cost never depends on the diff's size or on syntect's speed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
 
 use ratatui::style::{Color, Modifier, Style};
 use syntect::easy::HighlightLines;
-use syntect::highlighting::{FontStyle, Theme as SynTheme};
+use syntect::highlighting::FontStyle;
 use syntect::parsing::{SyntaxReference, SyntaxSet};
+use tokio::sync::mpsc::UnboundedSender;
 use two_face::theme::{EmbeddedLazyThemeSet, EmbeddedThemeName};
 
 use crate::ui::tui::theme::{ColorDepth, adapt};
 
 /// Lines highlighted from one fresh parse state; a multi-line construct that spans a chunk
 /// boundary may be colored as if it started there.
-pub const CHUNK: usize = 128;
+pub const CHUNK: usize = 64;
 
 /// A run of text with one style.
 pub type Span = (Style, String);
-
-/// Syntaxes, themes and a per-chunk cache.
-pub struct Highlighter {
-    syntaxes: SyntaxSet,
-    themes: EmbeddedLazyThemeSet,
-    theme: Option<EmbeddedThemeName>,
-    depth: ColorDepth,
-    cache: HashMap<ChunkKey, Vec<Vec<Span>>>,
-}
 
 /// Identifies a cached chunk: the file, its content version, the hunk, the side of the diff
 /// (old or new), and the chunk number within that side's lines.
@@ -48,43 +44,15 @@ pub struct ChunkKey {
     pub chunk: usize,
 }
 
-impl std::fmt::Debug for Highlighter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Highlighter").field("cached_chunks", &self.cache.len()).finish()
-    }
+/// The syntect side: syntaxes, the theme, the terminal's depth. Immutable once built.
+struct Core {
+    syntaxes: SyntaxSet,
+    themes: EmbeddedLazyThemeSet,
+    theme: Option<EmbeddedThemeName>,
+    depth: ColorDepth,
 }
 
-impl Highlighter {
-    /// A highlighter using syntect theme `theme_name` (a two-face theme such as
-    /// "Monokai Extended"; unknown names fall back to plain text) on a terminal of `depth`.
-    pub fn new(theme_name: &str, depth: ColorDepth) -> Self {
-        let theme = EmbeddedLazyThemeSet::theme_names().iter().copied().find(|t| t.as_name() == theme_name);
-        Self {
-            syntaxes: two_face::syntax::extra_newlines(),
-            themes: two_face::theme::extra(),
-            theme,
-            depth,
-            cache: HashMap::new(),
-        }
-    }
-
-    /// Switches the syntax theme (drops the cache).
-    pub fn set_theme(&mut self, theme_name: &str, depth: ColorDepth) {
-        self.theme = EmbeddedLazyThemeSet::theme_names().iter().copied().find(|t| t.as_name() == theme_name);
-        self.depth = depth;
-        self.cache.clear();
-    }
-
-    /// Number of cached chunks.
-    pub fn cached(&self) -> usize {
-        self.cache.len()
-    }
-
-    /// Drops cached chunks of `path`.
-    pub fn forget(&mut self, path: &str) {
-        self.cache.retain(|k, _| k.path != path);
-    }
-
+impl Core {
     fn syntax_for(&self, path: &str) -> &SyntaxReference {
         let name = path.rsplit('/').next().unwrap_or(path);
         let ext = name.rsplit_once('.').map_or(name, |(_, e)| e);
@@ -94,38 +62,21 @@ impl Highlighter {
             .unwrap_or_else(|| self.syntaxes.find_syntax_plain_text())
     }
 
-    /// The spans of the chunk `key`, whose lines are `lines` (the whole chunk, in order);
-    /// computed once and cached.
-    pub fn chunk(&mut self, key: &ChunkKey, lines: &[&str]) -> &[Vec<Span>] {
-        if !self.cache.contains_key(key) {
-            let spans = self.highlight(&key.path, lines);
-            self.cache.insert(key.clone(), spans);
-        }
-        self.cache.get(key).map_or(&[], Vec::as_slice)
-    }
-
-    /// Highlights `lines` of `path` from a fresh state. Without colors, or for an unknown
-    /// theme, every line is one plain span.
-    pub fn highlight(&self, path: &str, lines: &[&str]) -> Vec<Vec<Span>> {
-        let plain = || lines.iter().map(|l| vec![(Style::default(), (*l).to_owned())]).collect();
+    fn highlight(&self, path: &str, lines: &[String]) -> Vec<Vec<Span>> {
+        let plain = || lines.iter().map(|l| vec![(Style::default(), l.clone())]).collect();
         let Some(name) = self.theme.filter(|_| self.depth != ColorDepth::None) else { return plain() };
-        let theme: &SynTheme = self.themes.get(name);
-        let mut h = HighlightLines::new(self.syntax_for(path), theme);
-        let mut out = Vec::with_capacity(lines.len());
-        for line in lines {
-            let with_nl = format!("{line}\n");
-            match h.highlight_line(&with_nl, &self.syntaxes) {
-                Ok(regions) => out.push(
-                    regions
-                        .into_iter()
-                        .map(|(st, text)| (self.style_of(st), text.trim_end_matches('\n').to_owned()))
-                        .filter(|(_, t)| !t.is_empty())
-                        .collect(),
-                ),
-                Err(_) => out.push(vec![(Style::default(), (*line).to_owned())]),
-            }
-        }
-        out
+        let mut h = HighlightLines::new(self.syntax_for(path), self.themes.get(name));
+        lines
+            .iter()
+            .map(|line| match h.highlight_line(&format!("{line}\n"), &self.syntaxes) {
+                Ok(regions) => regions
+                    .into_iter()
+                    .map(|(st, text)| (self.style_of(st), text.trim_end_matches('\n').to_owned()))
+                    .filter(|(_, t)| !t.is_empty())
+                    .collect(),
+                Err(_) => vec![(Style::default(), line.clone())],
+            })
+            .collect()
     }
 
     fn style_of(&self, st: syntect::highlighting::Style) -> Style {
@@ -144,6 +95,133 @@ impl Highlighter {
     }
 }
 
+type Cache = Arc<Mutex<HashMap<ChunkKey, Arc<Vec<Vec<Span>>>>>>;
+
+struct Job {
+    key: ChunkKey,
+    lines: Vec<String>,
+    core: Arc<Core>,
+}
+
+/// Highlighting with a chunk cache, inline or on a worker thread (see the module invariants).
+pub struct Highlighter {
+    core: Arc<Core>,
+    cache: Cache,
+    pending: HashSet<ChunkKey>,
+    worker: Option<Sender<Job>>,
+}
+
+impl std::fmt::Debug for Highlighter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Highlighter").field("background", &self.worker.is_some()).finish()
+    }
+}
+
+fn theme_named(name: &str) -> Option<EmbeddedThemeName> {
+    EmbeddedLazyThemeSet::theme_names().iter().copied().find(|t| t.as_name() == name)
+}
+
+impl Highlighter {
+    /// An inline highlighter using syntect theme `theme_name` (a two-face theme such as
+    /// "Monokai Extended"; unknown names give plain text) on a terminal of `depth`.
+    pub fn new(theme_name: &str, depth: ColorDepth) -> Self {
+        let core = Core {
+            syntaxes: two_face::syntax::extra_newlines(),
+            themes: two_face::theme::extra(),
+            theme: theme_named(theme_name),
+            depth,
+        };
+        Self { core: Arc::new(core), cache: Arc::default(), pending: HashSet::new(), worker: None }
+    }
+
+    /// Moves highlighting to a worker thread that sends `()` on `redraw` whenever a chunk is
+    /// ready. If the thread cannot start, highlighting stays inline.
+    pub fn run_in_background(&mut self, redraw: UnboundedSender<()>) {
+        let (tx, rx) = channel::<Job>();
+        let cache = self.cache.clone();
+        let spawned = std::thread::Builder::new().name("ai-tools-highlight".into()).spawn(move || {
+            while let Ok(job) = rx.recv() {
+                let done = cache.lock().map(|c| c.contains_key(&job.key)).unwrap_or(true);
+                if done {
+                    continue;
+                }
+                let spans = Arc::new(job.core.highlight(&job.key.path, &job.lines));
+                if let Ok(mut c) = cache.lock() {
+                    c.insert(job.key, spans);
+                }
+                if redraw.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        if spawned.is_ok() {
+            self.worker = Some(tx);
+        }
+    }
+
+    /// Switches the syntax theme (drops the cache).
+    pub fn set_theme(&mut self, theme_name: &str, depth: ColorDepth) {
+        let core = Core {
+            syntaxes: self.core.syntaxes.clone(),
+            themes: two_face::theme::extra(),
+            theme: theme_named(theme_name),
+            depth,
+        };
+        self.core = Arc::new(core);
+        self.clear();
+    }
+
+    fn clear(&mut self) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.clear();
+        }
+        self.pending.clear();
+    }
+
+    /// Number of cached chunks.
+    pub fn cached(&self) -> usize {
+        self.cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// Drops cached chunks of `path`.
+    pub fn forget(&mut self, path: &str) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.retain(|k, _| k.path != path);
+        }
+        self.pending.retain(|k| k.path != path);
+    }
+
+    /// Row `idx` of chunk `key`, whose lines `lines` yields. Inline: computed now and cached.
+    /// Background: `None` until the worker has it (the request is queued once).
+    pub fn row(&mut self, key: &ChunkKey, idx: usize, lines: impl FnOnce() -> Vec<String>) -> Option<Vec<Span>> {
+        if let Some(chunk) = self.cache.lock().ok().and_then(|c| c.get(key).cloned()) {
+            return chunk.get(idx).cloned();
+        }
+        match &self.worker {
+            Some(tx) => {
+                if self.pending.insert(key.clone()) {
+                    let _ = tx.send(Job { key: key.clone(), lines: lines(), core: self.core.clone() });
+                }
+                None
+            }
+            None => {
+                let spans = Arc::new(self.core.highlight(&key.path, &lines()));
+                let row = spans.get(idx).cloned();
+                if let Ok(mut c) = self.cache.lock() {
+                    c.insert(key.clone(), spans);
+                }
+                row
+            }
+        }
+    }
+
+    /// Highlights `lines` of `path` from a fresh state, inline and uncached.
+    pub fn highlight(&self, path: &str, lines: &[&str]) -> Vec<Vec<Span>> {
+        let owned: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+        self.core.highlight(path, &owned)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,7 +233,7 @@ mod tests {
             [("a.py", "def f(x): return 1"), ("c.tsx", "const x: number = <div/>;"), ("Cargo.toml", "name = \"x\"")]
         {
             let spans = h.highlight(path, &[line]);
-            let colors: std::collections::HashSet<_> = spans[0].iter().filter_map(|(s, _)| s.fg).collect();
+            let colors: HashSet<_> = spans[0].iter().filter_map(|(s, _)| s.fg).collect();
             assert!(colors.len() >= 2, "{path}: {spans:?}");
             assert_eq!(spans[0].iter().map(|(_, t)| t.as_str()).collect::<String>(), line);
         }
@@ -165,10 +243,21 @@ mod tests {
     fn no_color_means_plain_spans_and_cache_is_reused() {
         let mut h = Highlighter::new("Monokai Extended", ColorDepth::None);
         let key = ChunkKey { path: "a.py".into(), version: 1, hunk: 0, new_side: true, chunk: 0 };
-        let got = h.chunk(&key, &["x = 1", "y = 2"]).to_vec();
-        assert_eq!(got.len(), 2);
-        assert!(got.iter().flatten().all(|(s, _)| s.fg.is_none()));
-        h.chunk(&key, &["ignored"]);
+        let got = h.row(&key, 1, || vec!["x = 1".into(), "y = 2".into()]).unwrap();
+        assert_eq!(got, vec![(Style::default(), "y = 2".to_owned())]);
+        assert!(h.row(&key, 0, || panic!("cached: lines not needed")).is_some());
         assert_eq!(h.cached(), 1);
+    }
+
+    #[tokio::test]
+    async fn background_mode_never_blocks_and_asks_for_a_redraw() {
+        let mut h = Highlighter::new("Monokai Extended", ColorDepth::TrueColor);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        h.run_in_background(tx);
+        let key = ChunkKey { path: "a.py".into(), version: 1, hunk: 0, new_side: true, chunk: 0 };
+        assert!(h.row(&key, 0, || vec!["def f(): pass".into()]).is_none(), "not ready yet");
+        rx.recv().await.unwrap();
+        let row = h.row(&key, 0, || panic!("cached")).unwrap();
+        assert!(row.iter().filter_map(|(s, _)| s.fg).count() >= 2);
     }
 }

@@ -5,6 +5,9 @@
 //! the tick draws at most one frame per [`FRAME`] when something changed, so a burst of streamed
 //! tokens costs one redraw, not one per token (codex-rs's frame-requester idea).
 //!
+//! Syntax highlighting runs on a worker thread that asks for a redraw when a chunk is ready
+//! (see [`highlight`]), so frames never wait for it.
+//!
 //! Invariants: the terminal is restored on every exit path, including a panic (ratatui's
 //! `init` installs the restoring panic hook) and an error; nothing is logged to the screen
 //! (tracing goes to a file, see [`log_file`]).
@@ -62,6 +65,8 @@ where
     S: Stream<Item = std::io::Result<InputEvent>> + Unpin,
 {
     let mut dirty = true;
+    let (redraw_tx, mut redraw) = tokio::sync::mpsc::unbounded_channel::<()>();
+    app.hl.run_in_background(redraw_tx);
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut input_open = true;
@@ -90,6 +95,7 @@ where
                 Some(Err(e)) => return Err(TuiError::Io(e)),
                 None => input_open = false,
             },
+            Some(()) = redraw.recv() => dirty = true,
             _ = tick.tick() => {
                 let streaming = app.files.iter().any(|f| matches!(f.progress, app::FileProgress::Streaming(_)));
                 if dirty || streaming {

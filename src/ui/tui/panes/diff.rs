@@ -104,19 +104,19 @@ fn cap(s: &str) -> String {
     }
 }
 
-/// The highlighted spans of row `i` (its chunk is highlighted on first use).
+/// The highlighted spans of row `i`, or the plain text while its chunk is being highlighted.
 fn syntax_spans(model: &FileDiffModel, hl: &mut Highlighter, i: usize) -> Vec<HlSpan> {
     let row = &model.rows[i];
-    let Some(h) = model.hunks.get(row.hunk) else { return vec![(Style::default(), row.text.clone())] };
+    let plain = || vec![(Style::default(), cap(&row.text))];
+    let Some(h) = model.hunks.get(row.hunk) else { return plain() };
     let new_side = row.kind != RowKind::Remove;
     let side = if new_side { &h.new_rows } else { &h.old_rows };
     let chunk = row.side_idx / CHUNK;
     let from = chunk * CHUNK;
     let to = (from + CHUNK).min(side.len());
-    let lines: Vec<String> = side[from..to].iter().map(|r| cap(&model.rows[*r].text)).collect();
-    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let key = ChunkKey { path: model.path.clone(), version: model.version, hunk: row.hunk, new_side, chunk };
-    hl.chunk(&key, &refs).get(row.side_idx - from).cloned().unwrap_or_else(|| vec![(Style::default(), cap(&row.text))])
+    let lines = || side[from..to].iter().map(|r| cap(&model.rows[*r].text)).collect();
+    hl.row(&key, row.side_idx - from, lines).unwrap_or_else(plain)
 }
 
 /// Splits `spans` at the edges of `emph`, giving emphasized bytes `emph_style` and the rest
