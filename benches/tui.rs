@@ -148,8 +148,7 @@ fn token_to_frame(_c: &mut Criterion) {
         .await
         .unwrap();
         feeder.await.unwrap();
-        let v = latencies.lock().unwrap().clone();
-        v
+        latencies.lock().unwrap().clone()
     });
     let n = samples.len();
     let (p50, p99, max) = percentiles(samples);
