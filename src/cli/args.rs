@@ -41,6 +41,11 @@ pub struct Common {
 pub enum Cmd {
     /// Run the codegen phase once, headless.
     Codegen(CodegenArgs),
+    /// Print the run log (markdown) of the newest run, or of RUN_ID.
+    Log {
+        /// The run to show (default: the newest).
+        run_id: Option<String>,
+    },
     /// Manage tasks.
     Task {
         /// What to do.

@@ -33,7 +33,9 @@ use crate::context::{self, DependencyContent, repo_summary};
 use crate::orchestrator::bus::EventBus;
 use crate::orchestrator::events::{Event, FileDiffStat, RunOptions};
 use crate::orchestrator::summary::{Summary, WaveTiming};
+use crate::orchestrator::{checks, resume};
 use crate::plan::dag;
+use crate::runlog::{Recorder, RunLog, plan_hash};
 use crate::task::TaskDir;
 use crate::task::fsio::SafeDir;
 use crate::task::plan::{self, Action, Plan};
@@ -130,9 +132,12 @@ pub async fn run(env: RunEnv, opts: RunOptions) -> Outcome {
         ..Summary::default()
     };
     let mut state: Option<TaskState> = None;
-    let result = run_inner(&env, &opts, &mut state, &mut summary, started).await;
+    let mut rec: Option<Recorder> = None;
+    let result = run_inner(&env, &opts, &mut state, &mut summary, started, &mut rec).await;
     summary.total_seconds = started.elapsed().as_secs_f64();
     env.broker.set_transcript_dir(None);
+    let status = result.as_ref().map_or_else(|f| f.status, |()| RunStatus::Ready);
+    checks::finish_log(&env, &mut rec, &mut summary, status);
     match result {
         Ok(()) => {
             if let Some(st) = state.as_mut() {
@@ -191,6 +196,7 @@ async fn run_inner(
     state_slot: &mut Option<TaskState>,
     summary: &mut Summary,
     started: Instant,
+    rec: &mut Option<Recorder>,
 ) -> Result<(), Fail> {
     let (task, repo) = (env.task.clone(), env.repo.clone());
     let plan = blocking(move || plan::load(&task, &repo))
@@ -201,6 +207,9 @@ async fn run_inner(
         dag::waves(&plan.files).map_err(|c| Fail::bad_input(c.to_string(), "break the cycle in plan.files.json"))?;
     let mut st = TaskState::load(&env.task)
         .map_err(|e| Fail::bad_input(e.to_string(), "move state.json aside to start fresh"))?;
+    if let Some(id) = opts.resume.as_deref() {
+        return resume::run(env, opts, &plan, &waves, st, state_slot, summary, rec, id).await;
+    }
 
     if materialize::has_outputs(&env.task) {
         let prev = st.run_id.clone().unwrap_or_else(|| format!("unknown-{}", Utc::now().format("%Y%m%d-%H%M%S")));
@@ -234,6 +243,7 @@ async fn run_inner(
     }
     *state_slot = Some(st);
     let st = state_slot.as_mut().ok_or_else(|| Fail::failed("internal error: no state", "report this bug"))?;
+    *rec = Some(Recorder::new(&env.task.logs_dir(), RunLog::new(run_id.clone(), plan_hash(&env.task))));
     env.broker.take_records();
     env.broker.set_transcript_dir(Some(env.task.logs_dir().join("provider").join(&run_id)));
     let chain = env.broker.chain(Role::Codegen);
@@ -251,11 +261,13 @@ async fn run_inner(
 
     // context
     stage(env, st, Stage::Context);
+    checks::log_step(env, rec, "context", summary);
     let (r, max) = (env.repo.clone(), env.settings.repo_summary_max_files);
     let summary_text = Arc::new(blocking(move || repo_summary::summarize(&r, max).render()).await?);
 
     // generate
     stage(env, st, Stage::Generate);
+    checks::log_step(env, rec, "generate", summary);
     let gen_started = Instant::now();
     let mut generated: BTreeMap<RelPath, Option<String>> = BTreeMap::new();
     let mut scope: BTreeSet<String> = BTreeSet::new();
@@ -336,7 +348,9 @@ async fn run_inner(
         let secs = wave_started.elapsed();
         summary.waves.push(WaveTiming { wave: wave_no, files: wave.len(), seconds: secs.as_secs_f64() });
         env.bus.emit(Event::WaveFinished { wave: wave_no, elapsed_ms: secs.as_millis() as u64, ok, failed: bad });
-        summary.add_calls(&env.broker.take_records());
+        let records = env.broker.take_records();
+        checks::log_wave(rec, wave_no, secs, &records);
+        summary.add_calls(&records);
         st.usage = usage_of(summary);
         save(env, st);
         if let Some(e) = provider_error {
@@ -369,6 +383,7 @@ async fn run_inner(
 
     // materialize
     stage(env, st, Stage::Materialize);
+    checks::log_step(env, rec, "materialize", summary);
     let items: Vec<(RelPath, Action, Option<String>)> = plan
         .files
         .iter()
@@ -396,13 +411,14 @@ async fn run_inner(
 
     // diff
     stage(env, st, Stage::Diff);
+    checks::log_step(env, rec, "diff", summary);
     let derived = derive_diff(env).await?;
     st.base = derived.0;
     emit_diff(env, summary, &derived.1);
     save(env, st);
 
     // validate + repair
-    crate::orchestrator::checks::validate_and_repair(env, &plan, st, summary, &run_id).await?;
+    crate::orchestrator::checks::validate_and_repair(env, &plan, st, summary, &run_id, rec).await?;
 
     if derived.1.is_empty() && summary.diff_files == 0 && !opts.allow_empty {
         return Err(Fail::failed(
@@ -431,7 +447,7 @@ async fn run_inner(
     Ok(())
 }
 
-fn usage_of(s: &Summary) -> state::UsageTotals {
+pub(crate) fn usage_of(s: &Summary) -> state::UsageTotals {
     state::UsageTotals {
         api_calls: s.api_calls,
         input_tokens: s.input_tokens,
