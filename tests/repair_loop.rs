@@ -47,10 +47,15 @@ impl Run {
 
 /// Runs codegen for a one-file plan (`app.py`) with `replies` scripted.
 async fn run(replies: Vec<String>) -> Run {
+    run_as("anthropic", replies).await
+}
+
+/// As [`run`], through provider kind `provider` (`anthropic` or `ollama`).
+async fn run_as(provider: &str, replies: Vec<String>) -> Run {
     let t = common::repo();
     let task = TaskDir::new(common::plan(t.path(), &[("app.py", "create", &[])]));
-    let lb = Loopback::start(replies).await;
-    let mut config = Config { provider: Some("anthropic".into()), ..Config::default() };
+    let lb = if provider == "ollama" { Loopback::start_ndjson(replies).await } else { Loopback::start(replies).await };
+    let mut config = Config { provider: Some(provider.into()), ..Config::default() };
     config.retry.max_retries = 0;
     let url = lb.url.clone();
     let session = Session {
@@ -59,7 +64,7 @@ async fn run(replies: Vec<String>) -> Run {
         config,
         env: Arc::new(move |k: &str| match k {
             "ANTHROPIC_API_KEY" => Some("sk-ant-loopback-secret-0001".into()),
-            "ANTHROPIC_BASE_URL" => Some(url.clone()),
+            "ANTHROPIC_BASE_URL" | "OLLAMA_HOST" => Some(url.clone()),
             _ => None,
         }),
         prompt_dir: None,
@@ -253,4 +258,25 @@ async fn exhaustion_keeps_the_content_with_the_fewest_findings() {
     let md = std::fs::read_to_string(ready(&r).run_log.as_ref().unwrap()).unwrap();
     assert!(md.contains("- Errors surviving repair: 2"), "{md}");
     assert!(md.contains("| repair | app.py | 11 | ruff | F821 | undefined_name | Undefined name `cnt` |"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_tool_call_a_search_replace_reply_repairs_the_file() {
+    // Ollama has tools but no tool choice: a model may answer in text, which is parsed as in
+    // codegen (SEARCH/REPLACE blocks here).
+    let r = run_as(
+        "ollama",
+        vec![
+            common::ollama_text(&format!("```python\n{BROKEN}```\n"), 800, 150),
+            common::ollama_text("app.py\n<<<<<<< SEARCH\n    return sum(itms)\n=======\n    return sum(items)\n>>>>>>> REPLACE\n", 250, 30),
+        ],
+    )
+    .await;
+    assert_eq!(r.file(), fixed(BROKEN));
+    let body = &r.bodies[1];
+    assert!(body.get("tool_choice").is_none(), "Ollama takes tools but no tool choice");
+    assert_eq!(body["tools"].as_array().map(Vec::len), Some(2));
+    let a = r.attempts();
+    assert_eq!((a.len(), a[0]["success"].as_bool(), a[0]["input_tokens"].as_u64()), (1, Some(true), Some(250)));
+    assert_eq!(ready(&r).errors_surviving_repair, 0);
 }

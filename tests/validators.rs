@@ -232,3 +232,25 @@ async fn candidate_checks_run_ruff_on_stdin_and_the_rest_in_the_shadow_tree() {
     assert!(good.reports.is_empty(), "{:?}", good.reports);
     assert_eq!(std::fs::read_to_string(files.join("app.py")).unwrap(), UNDEFINED_PY, "code/files is untouched");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_undefined_name_and_type_mismatch_from_cargo_check() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path();
+    write(repo, "Cargo.toml", "[package]\nname = \"sample\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    write(repo, "src/lib.rs", "pub mod gen;\n");
+    let (v, _) = validate(
+        repo,
+        &[("src/gen.rs", "pub fn f() -> u32 {\n    let s: String = 5;\n    missing_fn() + 1\n}\n")],
+        ValidateConfig::default(),
+    )
+    .await;
+    assert_eq!(
+        rows(&v.reports, "cargo"),
+        vec![
+            row("src/gen.rs", 2, 21, "cargo", "E0308", "type_mismatch"),
+            row("src/gen.rs", 3, 5, "cargo", "E0425", "undefined_name"),
+        ]
+    );
+    assert!(!repo.join("target").exists(), "cargo builds outside the working tree");
+}

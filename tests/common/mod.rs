@@ -139,6 +139,17 @@ pub fn anth_tools(calls: &[(&str, Value)], input: u64, output: u64) -> Reply {
     s + &stop("tool_use", output)
 }
 
+/// An Ollama `/api/chat` streamed text reply (as `ollama_text.ndjson` records it).
+pub fn ollama_text(text: &str, prompt_tokens: u64, eval_tokens: u64) -> Reply {
+    let mut s = String::new();
+    for line in text.split_inclusive('\n') {
+        s += &json!({"model":"qwen2.5-coder:1.5b","created_at":"2026-11-22T05:30:00.000Z","message":{"role":"assistant","content":line},"done":false}).to_string();
+        s.push('\n');
+    }
+    s += &json!({"model":"qwen2.5-coder:1.5b","created_at":"2026-11-22T05:30:00.150Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":prompt_tokens,"eval_count":eval_tokens}).to_string();
+    s + "\n"
+}
+
 /// A loopback HTTP server playing scripted replies in order and keeping each request body.
 pub struct Loopback {
     /// `http://127.0.0.1:PORT`.
@@ -148,8 +159,18 @@ pub struct Loopback {
 }
 
 impl Loopback {
-    /// Starts serving `replies`; a request past the script gets HTTP 400.
+    /// Starts serving `replies` as SSE (Anthropic, OpenAI); a request past the script gets
+    /// HTTP 400.
     pub async fn start(replies: Vec<Reply>) -> Self {
+        Self::start_as("text/event-stream", replies).await
+    }
+
+    /// Starts serving `replies` as NDJSON (Ollama's `/api/chat`).
+    pub async fn start_ndjson(replies: Vec<Reply>) -> Self {
+        Self::start_as("application/x-ndjson", replies).await
+    }
+
+    async fn start_as(content_type: &'static str, replies: Vec<Reply>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -191,7 +212,7 @@ impl Loopback {
                     let next = script.lock().unwrap().pop_front();
                     let resp = match next {
                         Some(sse) => format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nrequest-id: req_loop\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{sse}",
+                            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\nrequest-id: req_loop\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{sse}",
                             sse.len()
                         ),
                         None => {
