@@ -50,7 +50,11 @@ fn fixture(n: usize) -> Option<Fixture> {
     write(&repo, "app/__init__.py", "");
     // Some existing repo files for the shadow tree to mirror.
     for i in 0..200 {
-        write(&repo, &format!("lib/existing_{i}.py"), &format!("def existing_{i}(x: int) -> int:\n    return x + {i}\n"));
+        write(
+            &repo,
+            &format!("lib/existing_{i}.py"),
+            &format!("def existing_{i}(x: int) -> int:\n    return x + {i}\n"),
+        );
     }
     let files = dir.path().join("files");
     let mut entries = Vec::new();
@@ -87,7 +91,13 @@ async fn stage(f: &Fixture, v: &Validators) -> (Duration, Duration, Duration, us
         Some("ruff") => "ruff",
         _ => "other",
     };
-    (wall, Duration::from_millis(slowest.map_or(0, |r| r.elapsed_ms)), Duration::from_millis(sum), out.reports.len(), name)
+    (
+        wall,
+        Duration::from_millis(slowest.map_or(0, |r| r.elapsed_ms)),
+        Duration::from_millis(sum),
+        out.reports.len(),
+        name,
+    )
 }
 
 fn bench(c: &mut Criterion) {
@@ -110,14 +120,18 @@ fn bench(c: &mut Criterion) {
                 total
             })
         });
-        samples.sort_by(|a, b| (a.0.as_secs_f64() / a.1.as_secs_f64()).total_cmp(&(b.0.as_secs_f64() / b.1.as_secs_f64())));
+        samples.sort_by(|a, b| {
+            (a.0.as_secs_f64() / a.1.as_secs_f64()).total_cmp(&(b.0.as_secs_f64() / b.1.as_secs_f64()))
+        });
         if let Some(mid) = samples.get(samples.len() / 2).copied() {
             let worst = samples.last().copied().unwrap_or(mid);
             table.push((2 * n, mid, worst.0.as_secs_f64() / worst.1.as_secs_f64(), samples.len()));
         }
     }
     group.finish();
-    println!("\n| files | findings | stage wall (median-ratio run) | slowest validator | sum of validators | stage / slowest (median) | stage / slowest (worst) | runs |");
+    println!(
+        "\n| files | findings | stage wall (median-ratio run) | slowest validator | sum of validators | stage / slowest (median) | stage / slowest (worst) | runs |"
+    );
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (files, (wall, slow, sum, findings, name), worst, runs) in table {
         println!(

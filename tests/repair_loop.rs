@@ -268,7 +268,11 @@ async fn without_a_tool_call_a_search_replace_reply_repairs_the_file() {
         "ollama",
         vec![
             common::ollama_text(&format!("```python\n{BROKEN}```\n"), 800, 150),
-            common::ollama_text("app.py\n<<<<<<< SEARCH\n    return sum(itms)\n=======\n    return sum(items)\n>>>>>>> REPLACE\n", 250, 30),
+            common::ollama_text(
+                "app.py\n<<<<<<< SEARCH\n    return sum(itms)\n=======\n    return sum(items)\n>>>>>>> REPLACE\n",
+                250,
+                30,
+            ),
         ],
     )
     .await;
