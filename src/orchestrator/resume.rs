@@ -43,7 +43,10 @@ pub fn not_current(task: &crate::task::TaskDir, plan: &Plan, st: &TaskState, id:
     let mut written: Vec<(&RelPath, Action)> = manifest.files.iter().map(|e| (&e.path, e.action)).collect();
     written.sort_by(|a, b| a.0.cmp(b.0));
     if planned != written {
-        return Some(format!("the plan's targets changed since run {id}"));
+        return Some(format!(
+            "code/manifest.json of run {id} does not list exactly the plan's targets (the plan changed, or some \
+             targets were never generated)"
+        ));
     }
     let files = SafeDir::new(task.files_dir());
     if let Some(missing) = manifest
