@@ -64,7 +64,9 @@ async fn run_as(provider: &str, replies: Vec<String>) -> Run {
         config,
         env: Arc::new(move |k: &str| match k {
             "ANTHROPIC_API_KEY" => Some("sk-ant-loopback-secret-0001".into()),
+            "OPENAI_API_KEY" => Some("sk-oai-loopback-secret-0003".into()),
             "ANTHROPIC_BASE_URL" | "OLLAMA_HOST" => Some(url.clone()),
+            "OPENAI_BASE_URL" => Some(format!("{url}/v1")),
             _ => None,
         }),
         prompt_dir: None,
@@ -283,4 +285,30 @@ async fn without_a_tool_call_a_search_replace_reply_repairs_the_file() {
     let a = r.attempts();
     assert_eq!((a.len(), a[0]["success"].as_bool(), a[0]["input_tokens"].as_u64()), (1, Some(true), Some(250)));
     assert_eq!(ready(&r).errors_surviving_repair, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_tool_calls_repair_the_file_with_tool_choice_required() {
+    let r = run_as(
+        "openai",
+        vec![
+            common::oai_text(&format!("```python\n{BROKEN}```\n"), 700, 140),
+            common::oai_tools(
+                &[("patch_file", json!({"old_string": "sum(itms)", "new_string": "sum(items)"}))],
+                260,
+                35,
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(r.file(), fixed(BROKEN));
+    let body = &r.bodies[1];
+    assert_eq!(body["tool_choice"], "required", "tool choice \"any\" on the OpenAI wire");
+    let tools: Vec<&str> =
+        body["tools"].as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
+    assert_eq!(tools, vec!["patch_file", "write_file"]);
+    let a = r.attempts();
+    assert_eq!((a.len(), a[0]["success"].as_bool(), a[0]["output_tokens"].as_u64()), (1, Some(true), Some(35)));
+    let s = ready(&r);
+    assert_eq!((s.validation_errors_before_repair, s.errors_surviving_repair), (2, 0));
 }

@@ -139,6 +139,42 @@ pub fn anth_tools(calls: &[(&str, Value)], input: u64, output: u64) -> Reply {
     s + &stop("tool_use", output)
 }
 
+fn oai_chunk(delta: Value, finish: Option<&str>) -> String {
+    let c = json!({"id":"chatcmpl-loop","object":"chat.completion.chunk","created":1723024761,"model":"gpt-test","choices":[{"index":0,"delta":delta,"logprobs":null,"finish_reason":finish}],"usage":null});
+    format!("data: {c}\n\n")
+}
+
+fn oai_end(prompt: u64, completion: u64) -> String {
+    let u = json!({"id":"chatcmpl-loop","object":"chat.completion.chunk","created":1723024761,"model":"gpt-test","choices":[],"usage":{"prompt_tokens":prompt,"completion_tokens":completion,"total_tokens":prompt + completion}});
+    format!("data: {u}\n\ndata: [DONE]\n\n")
+}
+
+/// An OpenAI Chat Completions streamed text reply (as `oai_text.sse` records it).
+pub fn oai_text(text: &str, prompt: u64, completion: u64) -> Reply {
+    let mut s = oai_chunk(json!({"role":"assistant","content":"","refusal":null}), None);
+    for line in text.split_inclusive('\n') {
+        s += &oai_chunk(json!({ "content": line }), None);
+    }
+    s + &oai_chunk(json!({}), Some("stop")) + &oai_end(prompt, completion)
+}
+
+/// An OpenAI streamed reply of tool calls (as `oai_tool.sse` records it: arguments arrive as
+/// string fragments accumulated by index).
+pub fn oai_tools(calls: &[(&str, Value)], prompt: u64, completion: u64) -> Reply {
+    let mut s = String::new();
+    for (i, (name, args)) in calls.iter().enumerate() {
+        let head =
+            json!({"index":i,"id":format!("call_{i}"),"type":"function","function":{"name":name,"arguments":""}});
+        s += &oai_chunk(json!({"role":"assistant","content":null,"tool_calls":[head]}), None);
+        let j = args.to_string();
+        let mid = j.char_indices().nth(j.chars().count() / 2).map_or(0, |(k, _)| k);
+        for part in [&j[..mid], &j[mid..]] {
+            s += &oai_chunk(json!({"tool_calls":[{"index":i,"function":{"arguments":part}}]}), None);
+        }
+    }
+    s + &oai_chunk(json!({}), Some("tool_calls")) + &oai_end(prompt, completion)
+}
+
 /// An Ollama `/api/chat` streamed text reply (as `ollama_text.ndjson` records it).
 pub fn ollama_text(text: &str, prompt_tokens: u64, eval_tokens: u64) -> Reply {
     let mut s = String::new();
