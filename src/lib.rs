@@ -13,6 +13,9 @@
 //! - [`context`] — repo summary, per-file context packages, the token budget
 //! - [`broker`] — the provider trait, Anthropic / OpenAI / Ollama / local providers, roles, retries
 //! - [`codegen`] — prompts, reply parsing, SEARCH/REPLACE edits, materialize, diff
+//! - [`validate`] — the shadow tree, the validators (ruff, pyright, tsc, cargo, mypy, syntax), finding categories
+//! - [`repair`] — the bounded per-file repair loop
+//! - [`runlog`] — the run log: steps, findings, repair attempts; `logs/run-<id>.json` and `.md`
 //! - [`orchestrator`] — the actor: commands in, events out; the stage state machine
 //! - [`config`] — layered configuration
 //! - [`ui`] — headless, REPL and TUI front ends
@@ -23,5 +26,8 @@ pub mod config;
 pub mod context;
 pub mod orchestrator;
 pub mod plan;
+pub mod repair;
+pub mod runlog;
 pub mod task;
 pub mod ui;
+pub mod validate;

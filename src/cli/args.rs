@@ -46,6 +46,11 @@ pub enum Cmd {
     Codegen(CodegenArgs),
     /// List configured providers, the roles that use them, and whether each answers.
     Providers(ProvidersArgs),
+    /// Print the run log (markdown) of the newest run, or of RUN_ID.
+    Log {
+        /// The run to show (default: the newest).
+        run_id: Option<String>,
+    },
     /// Manage tasks.
     Task {
         /// What to do.

@@ -156,6 +156,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             let cfg = load_config(&repo, &common)?;
             runtime()?.block_on(providers::run(&cfg, &a))
         }
+        Some(Cmd::Log { run_id }) => {
+            let repo = resolve_repo(&common)?;
+            let t = locate_task(&repo, &common)?;
+            let md = ai_tools::runlog::read_markdown(&t, run_id.as_deref()).map_err(|e| bad_input(e.to_string()))?;
+            print!("{md}");
+            Ok(0)
+        }
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;
             let t = task::scaffold(&repo, &slug, title.as_deref())?;

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::broker::Notice;
 use crate::orchestrator::summary::Summary;
+use crate::runlog::{RepairAttempt, ValidationReport};
 use crate::task::state::{Phase, RunStatus, Stage};
+use crate::validate::ValidatorRun;
 
 /// Options of one codegen run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -249,6 +251,69 @@ pub enum Event {
         /// Model of the first.
         model: String,
     },
+    /// A validator will not run in this run (not installed, not applicable, or skipped by
+    /// configuration); reported once per run.
+    ValidatorSkipped {
+        /// `ruff`, `pyright`, `tsc`, `cargo`, `mypy` or `syntax`.
+        tool: String,
+        /// Why.
+        reason: String,
+    },
+    /// A validation of the generated files finished.
+    ValidationReported {
+        /// `before_repair` (the validate stage) or `after_repair` (the end of the repair stage).
+        when: ValidationWhen,
+        /// Findings for generated files.
+        findings: Vec<ValidationReport>,
+        /// Each validator's run (wall time, findings, error).
+        validators: Vec<ValidatorRun>,
+        /// Wall time of the whole validation, milliseconds.
+        elapsed_ms: u64,
+    },
+    /// The repair loop started on a file.
+    RepairStarted {
+        /// The file.
+        path: String,
+        /// Its findings.
+        findings: usize,
+        /// Attempts allowed.
+        max_attempts: u32,
+    },
+    /// A repair attempt was judged.
+    RepairAttempted {
+        /// The attempt (file, number, findings in and out, success, tokens, why rejected).
+        repair: RepairAttempt,
+    },
+    /// The repair loop finished a file.
+    FileRepaired {
+        /// The file.
+        path: String,
+        /// Whether it ended clean.
+        success: bool,
+        /// Attempts made.
+        attempts: usize,
+        /// Findings left on the kept content.
+        remaining: usize,
+        /// Whether code/files was rewritten.
+        changed: bool,
+    },
+    /// The run log was written.
+    RunLogWritten {
+        /// `logs/run-<id>.json`.
+        json: PathBuf,
+        /// `logs/run-<id>.md`.
+        markdown: PathBuf,
+    },
+}
+
+/// Which validation a [`Event::ValidationReported`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationWhen {
+    /// The validate stage, before any repair.
+    BeforeRepair,
+    /// After the repair stage.
+    AfterRepair,
 }
 
 impl Event {

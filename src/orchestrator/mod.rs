@@ -12,6 +12,7 @@
 pub mod bus;
 pub(crate) mod checks;
 pub mod events;
+pub mod resume;
 pub mod run;
 mod scheduler;
 pub mod summary;

@@ -31,7 +31,9 @@ use crate::context::repo_summary;
 use crate::orchestrator::bus::EventBus;
 use crate::orchestrator::events::{Event, FileDiffStat, RunOptions};
 use crate::orchestrator::summary::Summary;
+use crate::orchestrator::{checks, resume};
 use crate::plan::dag;
+use crate::runlog::{Recorder, RunLog, plan_hash};
 use crate::task::TaskDir;
 use crate::task::plan::{self, Action};
 use crate::task::relpath::RelPath;
@@ -127,9 +129,12 @@ pub async fn run(env: RunEnv, opts: RunOptions) -> Outcome {
         ..Summary::default()
     };
     let mut state: Option<TaskState> = None;
-    let result = run_inner(&env, &opts, &mut state, &mut summary, started).await;
+    let mut rec: Option<Recorder> = None;
+    let result = run_inner(&env, &opts, &mut state, &mut summary, started, &mut rec).await;
     summary.total_seconds = started.elapsed().as_secs_f64();
     env.broker.set_transcript_dir(None);
+    let status = result.as_ref().map_or_else(|f| f.status, |()| RunStatus::Ready);
+    checks::finish_log(&env, &mut rec, &mut summary, status);
     match result {
         Ok(()) => {
             if let Some(st) = state.as_mut() {
@@ -188,6 +193,7 @@ async fn run_inner(
     state_slot: &mut Option<TaskState>,
     summary: &mut Summary,
     started: Instant,
+    rec: &mut Option<Recorder>,
 ) -> Result<(), Fail> {
     let (task, repo) = (env.task.clone(), env.repo.clone());
     let plan = blocking(move || plan::load(&task, &repo))
@@ -198,6 +204,9 @@ async fn run_inner(
         dag::waves(&plan.files).map_err(|c| Fail::bad_input(c.to_string(), "break the cycle in plan.files.json"))?;
     let mut st = TaskState::load(&env.task)
         .map_err(|e| Fail::bad_input(e.to_string(), "move state.json aside to start fresh"))?;
+    if let Some(id) = opts.resume.as_deref() {
+        return resume::run(env, opts, &plan, &waves, st, state_slot, summary, rec, id).await;
+    }
 
     if materialize::has_outputs(&env.task) {
         let prev = st.run_id.clone().unwrap_or_else(|| format!("unknown-{}", Utc::now().format("%Y%m%d-%H%M%S")));
@@ -231,6 +240,7 @@ async fn run_inner(
     }
     *state_slot = Some(st);
     let st = state_slot.as_mut().ok_or_else(|| Fail::failed("internal error: no state", "report this bug"))?;
+    *rec = Some(Recorder::new(&env.task.logs_dir(), RunLog::new(run_id.clone(), plan_hash(&env.task))));
     env.broker.take_records();
     env.broker.set_transcript_dir(Some(env.task.logs_dir().join("provider").join(&run_id)));
     let chain = env.broker.chain(Role::Codegen);
@@ -248,13 +258,15 @@ async fn run_inner(
 
     // context
     stage(env, st, Stage::Context);
+    checks::log_step(env, rec, "context", summary);
     let (r, max) = (env.repo.clone(), env.settings.repo_summary_max_files);
     let summary_text = Arc::new(blocking(move || repo_summary::summarize(&r, max).render()).await?);
 
     // generate
     stage(env, st, Stage::Generate);
+    checks::log_step(env, rec, "generate", summary);
     let gen_started = Instant::now();
-    let g = crate::orchestrator::scheduler::generate(env, &plan, &waves, st, summary, &summary_text).await?;
+    let g = crate::orchestrator::scheduler::generate(env, &plan, &waves, st, summary, &summary_text, rec).await?;
     summary.generation_seconds = gen_started.elapsed().as_secs_f64();
     save(env, st);
     if let Some(e) = g.provider_error {
@@ -276,6 +288,7 @@ async fn run_inner(
 
     // materialize
     stage(env, st, Stage::Materialize);
+    checks::log_step(env, rec, "materialize", summary);
     let items: Vec<(RelPath, Action, Option<String>)> = plan
         .files
         .iter()
@@ -303,13 +316,14 @@ async fn run_inner(
 
     // diff
     stage(env, st, Stage::Diff);
+    checks::log_step(env, rec, "diff", summary);
     let derived = derive_diff(env).await?;
     st.base = derived.0;
     emit_diff(env, summary, &derived.1);
     save(env, st);
 
     // validate + repair
-    crate::orchestrator::checks::validate_and_repair(env, &plan, st, summary, &run_id).await?;
+    crate::orchestrator::checks::validate_and_repair(env, &plan, st, summary, &run_id, rec).await?;
 
     if derived.1.is_empty() && summary.diff_files == 0 && !opts.allow_empty {
         return Err(Fail::failed(

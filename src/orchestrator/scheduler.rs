@@ -43,6 +43,8 @@ pub(crate) struct Generation {
 
 struct WaveProgress {
     files: Vec<String>,
+    /// Calls made for the wave's files, for its run-log step.
+    records: Vec<crate::broker::CallRecord>,
     started: Option<Instant>,
     remaining: usize,
     ok: usize,
@@ -63,6 +65,7 @@ pub(crate) async fn generate(
     st: &mut TaskState,
     summary: &mut Summary,
     repo_summary: &Arc<String>,
+    rec: &mut Option<crate::runlog::Recorder>,
 ) -> Result<Generation, Fail> {
     let cancel = env.cancel.child_token();
     let mut out = Generation::default();
@@ -70,6 +73,7 @@ pub(crate) async fn generate(
         .iter()
         .map(|w| WaveProgress {
             files: w.iter().map(ToString::to_string).collect(),
+            records: Vec::new(),
             started: None,
             remaining: w.len(),
             ok: 0,
@@ -102,7 +106,7 @@ pub(crate) async fn generate(
                         fs.status = FileStatus::Skipped;
                         fs.error = Some("skipped: a file it depends on failed".into());
                     }
-                    finish_one(env, &mut progress[*w], *w, false, summary);
+                    finish_one(env, &mut progress[*w], *w, false, summary, rec);
                     changed = true;
                     continue;
                 }
@@ -116,7 +120,7 @@ pub(crate) async fn generate(
                     if let Some(fs) = st.files.get_mut(path.as_str()) {
                         fs.status = FileStatus::Generated;
                     }
-                    finish_one(env, &mut progress[*w], *w, true, summary);
+                    finish_one(env, &mut progress[*w], *w, true, summary, rec);
                     changed = true;
                     continue;
                 }
@@ -145,8 +149,10 @@ pub(crate) async fn generate(
                 cancel.cancel();
             }
         }
-        finish_one(env, &mut progress[w], w, ok, summary);
-        summary.add_calls(&env.broker.take_records());
+        let records = env.broker.take_records();
+        summary.add_calls(&records);
+        progress[w].records.extend(records);
+        finish_one(env, &mut progress[w], w, ok, summary, rec);
         st.usage = usage_of(summary);
         save(env, st);
     }
@@ -172,7 +178,14 @@ fn wave_started(env: &RunEnv, w: &mut WaveProgress, idx: usize) {
     }
 }
 
-fn finish_one(env: &RunEnv, w: &mut WaveProgress, idx: usize, ok: bool, summary: &mut Summary) {
+fn finish_one(
+    env: &RunEnv,
+    w: &mut WaveProgress,
+    idx: usize,
+    ok: bool,
+    summary: &mut Summary,
+    rec: &mut Option<crate::runlog::Recorder>,
+) {
     w.remaining = w.remaining.saturating_sub(1);
     if ok {
         w.ok += 1;
@@ -188,6 +201,7 @@ fn finish_one(env: &RunEnv, w: &mut WaveProgress, idx: usize, ok: bool, summary:
             ok: w.ok,
             failed: w.bad,
         });
+        crate::orchestrator::checks::log_wave(rec, idx + 1, secs, &w.records);
     }
 }
 

@@ -130,6 +130,9 @@ impl Summary {
                 self.validation_errors_before_repair, self.errors_surviving_repair, self.repair_attempts
             );
         }
+        if let Some(p) = &self.run_log {
+            let _ = writeln!(s, "  Run log: {}", p.display());
+        }
         let _ = writeln!(s, "\nGeneration Time:");
         for w in &self.waves {
             let _ = writeln!(s, "  - Wave {}: {:.1}s ({} files)", w.wave, w.seconds, w.files);

@@ -107,6 +107,43 @@ impl Progress {
                 self.line(&format!("diff: {} files, +{additions} -{deletions} → {}", files.len(), patch.display()))
             }
             Event::Log { level, message } => self.line(&format!("{level}: {message}")),
+            Event::ValidatorSkipped { tool, reason } => self.line(&format!("  validator {tool} skipped: {reason}")),
+            Event::ValidationReported { when, findings, validators, elapsed_ms } => {
+                let tools: Vec<String> = validators.iter().map(|v| format!("{} {}", v.tool, v.findings)).collect();
+                let when =
+                    serde_json::to_value(when).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                self.line(&format!(
+                    "validation ({when}): {} findings in {:.1}s ({})",
+                    findings.len(),
+                    *elapsed_ms as f64 / 1000.0,
+                    tools.join(", ")
+                ));
+                for f in findings.iter().take(20) {
+                    self.line(&format!(
+                        "  {}:{}:{}: {} {} [{}] {}",
+                        f.file,
+                        f.line,
+                        f.column,
+                        f.tool,
+                        f.code,
+                        f.category,
+                        f.message.lines().next().unwrap_or("")
+                    ));
+                }
+            }
+            Event::RepairAttempted { repair: a } => self.line(&format!(
+                "  repair {} attempt {}: {} → {} findings{}",
+                a.file,
+                a.attempt,
+                a.errors_in.len(),
+                a.errors_out.len(),
+                a.rejected.as_deref().map(|r| format!(" (rejected: {r})")).unwrap_or_default()
+            )),
+            Event::FileRepaired { path, success, remaining, .. } => self.line(&format!(
+                "  repaired {path}: {}",
+                if *success { "clean".to_owned() } else { format!("{remaining} findings left") }
+            )),
+            Event::RunLogWritten { markdown, .. } => self.line(&format!("run log: {}", markdown.display())),
             _ => {}
         }
     }

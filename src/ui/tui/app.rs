@@ -418,6 +418,60 @@ impl App {
                 self.log_line(format!("provider for the next run: {} ({model})", providers.join(" → ")));
             }
             Event::ContextBuilt { .. } => {}
+            Event::ValidatorSkipped { tool, reason } => self.log_line(format!("validator {tool} skipped: {reason}")),
+            Event::ValidationReported { when, findings, elapsed_ms, .. } => {
+                self.findings = findings
+                    .iter()
+                    .map(|r| FindingView {
+                        file: r.file.clone(),
+                        line: r.line,
+                        column: r.column,
+                        tool: r.tool.clone(),
+                        code: r.code.clone(),
+                        category: serde_json::to_value(r.category)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                        message: r.message.clone(),
+                    })
+                    .collect();
+                self.findings.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+                self.finding_cursor = self.finding_cursor.min(self.findings.len().saturating_sub(1));
+                for f in &mut self.files {
+                    f.findings = findings.iter().filter(|r| r.file == f.path).count();
+                }
+                let when = if *when == crate::orchestrator::events::ValidationWhen::BeforeRepair {
+                    "validation"
+                } else {
+                    "after repair"
+                };
+                self.log_line(format!("{when}: {} findings ({:.1}s)", findings.len(), *elapsed_ms as f64 / 1000.0));
+            }
+            Event::RepairStarted { path, findings, max_attempts } => {
+                self.log_line(format!("repairing {path}: {findings} findings, up to {max_attempts} attempts"));
+            }
+            Event::RepairAttempted { repair } => {
+                self.repairs.push(RepairView {
+                    file: repair.file.clone(),
+                    attempt: repair.attempt,
+                    errors_in: repair.errors_in.len(),
+                    errors_out: repair.errors_out.len(),
+                    success: repair.success,
+                });
+                let why = repair.rejected.as_deref().map(|r| format!(" (rejected: {r})")).unwrap_or_default();
+                self.log_line(format!(
+                    "repair #{} of {}: {} → {} findings{why}",
+                    repair.attempt,
+                    repair.file,
+                    repair.errors_in.len(),
+                    repair.errors_out.len()
+                ));
+            }
+            Event::FileRepaired { path, success, attempts, remaining, .. } => {
+                let how = if *success { "repaired".to_owned() } else { format!("{remaining} findings left") };
+                self.log_line(format!("{path}: {how} after {attempts} attempts"));
+            }
+            Event::RunLogWritten { markdown, .. } => self.log_line(format!("run log: {}", markdown.display())),
         }
     }
 

@@ -1,0 +1,424 @@
+//! The validate stage's machinery: the real tools of each language run over the generated
+//! files in a [shadow tree](shadow), concurrently, and what they report becomes
+//! [`ValidationReport`]s with a [category](classify).
+//!
+//! Validators: [`ruff`], [`pyright`], [`mypy`] (optional) for Python; [`tsc`] for
+//! TypeScript/TSX; [`cargo`] for Rust; and the built-in tree-sitter [`syntax`] check for all of
+//! them, which always runs.
+//!
+//! Invariants:
+//! - validators run in the shadow tree, never in the working tree;
+//! - findings are reported only for generated files (`create`/`modify` targets);
+//! - a validator that is not installed is reported once ([`Validators::skipped`]) and never
+//!   run; one that crashes, prints something unparseable or exceeds the timeout is recorded in
+//!   its [`ValidatorRun::error`] — neither is fatal to the run;
+//! - a repair candidate is checked in memory where the tool allows it (ruff on stdin, the
+//!   syntax check) and otherwise by overlaying it in the shadow tree.
+
+pub mod cargo;
+pub mod classify;
+pub mod exec;
+pub mod mypy;
+pub mod pyright;
+pub mod ruff;
+pub mod shadow;
+pub mod syntax;
+pub mod tsc;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::ValidateConfig;
+use crate::runlog::ValidationReport;
+use crate::task::relpath::RelPath;
+use crate::validate::classify::classify_error;
+use crate::validate::shadow::{ShadowError, ShadowTree};
+
+/// One finding as a tool printed it, before it is tied to a step and classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The path as printed (absolute under the shadow root, or relative to it).
+    pub file: String,
+    /// 1-based line (0: none).
+    pub line: u32,
+    /// 1-based column (0: none).
+    pub column: u32,
+    /// The tool's code.
+    pub code: String,
+    /// The tool's message.
+    pub message: String,
+}
+
+/// A validator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tool {
+    /// The built-in tree-sitter syntax check.
+    Syntax,
+    /// ruff (Python lint: pyflakes and syntax).
+    Ruff,
+    /// pyright (Python types).
+    Pyright,
+    /// mypy (Python types, optional).
+    Mypy,
+    /// tsc (TypeScript).
+    Tsc,
+    /// cargo check (Rust).
+    Cargo,
+}
+
+impl Tool {
+    /// Its name in reports and in `[validate] skip`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Syntax => "syntax",
+            Tool::Ruff => "ruff",
+            Tool::Pyright => "pyright",
+            Tool::Mypy => "mypy",
+            Tool::Tsc => "tsc",
+            Tool::Cargo => "cargo",
+        }
+    }
+}
+
+/// The language family of a file, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `.py`, `.pyi`.
+    Python,
+    /// `.ts`, `.tsx`, `.mts`, `.cts`, `.js`, `.jsx`, `.mjs`, `.cjs`.
+    TypeScript,
+    /// `.rs`.
+    Rust,
+    /// Anything else.
+    Other,
+}
+
+/// The family of `path`.
+pub fn family(path: &RelPath) -> Family {
+    match path.extension().map(str::to_ascii_lowercase).as_deref() {
+        Some("py" | "pyi") => Family::Python,
+        Some("ts" | "tsx" | "mts" | "cts" | "js" | "jsx" | "mjs" | "cjs") => Family::TypeScript,
+        Some("rs") => Family::Rust,
+        _ => Family::Other,
+    }
+}
+
+/// The external tools that serve `fam`.
+fn tools_for(fam: Family, mypy: bool) -> Vec<Tool> {
+    match fam {
+        Family::Python if mypy => vec![Tool::Ruff, Tool::Pyright, Tool::Mypy],
+        Family::Python => vec![Tool::Ruff, Tool::Pyright],
+        Family::TypeScript => vec![Tool::Tsc],
+        Family::Rust => vec![Tool::Cargo],
+        Family::Other => vec![],
+    }
+}
+
+/// A validator that will not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The validator.
+    pub tool: String,
+    /// Why (not installed, no tsconfig.json, skipped by configuration).
+    pub reason: String,
+}
+
+/// One validator's run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidatorRun {
+    /// The validator.
+    pub tool: String,
+    /// Wall time, milliseconds.
+    pub elapsed_ms: u64,
+    /// Findings it reported for generated files.
+    pub findings: usize,
+    /// Why it produced no usable result (crash, timeout, unparseable output).
+    pub error: Option<String>,
+}
+
+/// The result of validating the generated files.
+#[derive(Debug, Clone, Default)]
+pub struct Validation {
+    /// Findings for generated files, sorted by file, line, column, tool.
+    pub reports: Vec<ValidationReport>,
+    /// Each validator's run.
+    pub runs: Vec<ValidatorRun>,
+    /// Wall time of the whole validation.
+    pub elapsed: Duration,
+}
+
+/// Why validation could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    /// The shadow tree could not be built or updated.
+    #[error(transparent)]
+    Shadow(#[from] ShadowError),
+}
+
+/// The validators for one run: which apply to its generated files, where each is installed,
+/// and which are skipped (see the module invariants).
+#[derive(Debug, Clone)]
+pub struct Validators {
+    tools: Vec<(Tool, PathBuf)>,
+    skipped: Vec<Skipped>,
+    targets: Vec<RelPath>,
+    timeout: Duration,
+    cargo_target: PathBuf,
+}
+
+impl Validators {
+    /// Decides the validators for `targets` (the generated `create`/`modify` files) in `repo`.
+    pub fn discover(repo: &Path, cfg: &ValidateConfig, targets: &[RelPath]) -> Self {
+        let mut wanted: Vec<Tool> = Vec::new();
+        for t in targets {
+            for tool in tools_for(family(t), cfg.mypy) {
+                if !wanted.contains(&tool) {
+                    wanted.push(tool);
+                }
+            }
+        }
+        wanted.sort();
+        let mut tools = Vec::new();
+        let mut skipped = Vec::new();
+        let skip = |tool: Tool, reason: String| Skipped { tool: tool.name().to_owned(), reason };
+        for tool in wanted {
+            if cfg.skip.iter().any(|s| s == tool.name()) {
+                skipped.push(skip(tool, "skipped by [validate] skip".into()));
+                continue;
+            }
+            let (bin, precondition) = match tool {
+                Tool::Tsc => (
+                    "tsc",
+                    repo.join("tsconfig.json").is_file().then_some(()).ok_or("no tsconfig.json at the repo root"),
+                ),
+                Tool::Cargo => {
+                    ("cargo", repo.join("Cargo.toml").is_file().then_some(()).ok_or("no Cargo.toml at the repo root"))
+                }
+                other => (other.name(), Ok(())),
+            };
+            if let Err(why) = precondition {
+                skipped.push(skip(tool, why.to_owned()));
+                continue;
+            }
+            match exec::find_tool(repo, bin) {
+                Some(p) => tools.push((tool, p)),
+                None => skipped.push(skip(
+                    tool,
+                    format!("`{bin}` not found in .venv/bin, venv/bin, node_modules/.bin or on PATH"),
+                )),
+            }
+        }
+        if cfg.skip.iter().any(|s| s == "syntax") {
+            skipped.push(skip(Tool::Syntax, "skipped by [validate] skip".into()));
+        }
+        Self {
+            tools,
+            skipped,
+            targets: targets.to_vec(),
+            timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
+            cargo_target: repo.join(".ai-tools/cache/cargo-target"),
+        }
+    }
+
+    /// Validators that will not run, each reported once.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
+    /// External validators that will run, with their executables.
+    pub fn tools(&self) -> &[(Tool, PathBuf)] {
+        &self.tools
+    }
+
+    fn syntax_enabled(&self) -> bool {
+        !self.skipped.iter().any(|s| s.tool == "syntax")
+    }
+
+    /// Runs every validator over the generated files in `shadow`, concurrently; findings get
+    /// `step` as their step.
+    ///
+    /// # Errors
+    /// [`ValidateError`] only when the shadow tree fails; validator failures are recorded in
+    /// [`Validation::runs`].
+    pub async fn validate(&self, shadow: &ShadowTree, step: &str) -> Result<Validation, ValidateError> {
+        let started = Instant::now();
+        let mut jobs = Vec::new();
+        for (tool, bin) in &self.tools {
+            let files: Vec<RelPath> =
+                self.targets.iter().filter(|t| tools_for(family(t), true).contains(tool)).cloned().collect();
+            jobs.push(self.run_external(*tool, bin, shadow, files, None));
+        }
+        let mut out = Validation::default();
+        let syntax = self.syntax_all(shadow);
+        let (results, syn) = futures::join!(futures::future::join_all(jobs), syntax);
+        for (run, findings) in results.into_iter().chain(syn) {
+            out.reports.extend(self.reports(shadow, &run.tool, findings, step, None));
+            out.runs.push(run);
+        }
+        for r in &mut out.runs {
+            r.findings = out.reports.iter().filter(|x| x.tool == r.tool).count();
+        }
+        sort(&mut out.reports);
+        out.elapsed = started.elapsed();
+        Ok(out)
+    }
+
+    /// Checks `content` as the new content of `file`: in memory for the syntax check and ruff
+    /// (stdin), in the shadow tree for the rest (the candidate is overlaid there and stays
+    /// until the caller overlays something else).
+    ///
+    /// # Errors
+    /// [`ValidateError`] when the candidate cannot be overlaid.
+    pub async fn check_candidate(
+        &self,
+        shadow: &ShadowTree,
+        file: &RelPath,
+        content: &str,
+        step: &str,
+    ) -> Result<Validation, ValidateError> {
+        let started = Instant::now();
+        let relevant: Vec<&(Tool, PathBuf)> =
+            self.tools.iter().filter(|(t, _)| tools_for(family(file), true).contains(t)).collect();
+        if relevant.iter().any(|(t, _)| *t != Tool::Ruff) {
+            shadow.overlay(file, content.as_bytes())?;
+        }
+        let mut jobs = Vec::new();
+        for (tool, bin) in relevant {
+            let stdin = (*tool == Tool::Ruff).then_some((file, content));
+            jobs.push(self.run_external(*tool, bin, shadow, vec![file.clone()], stdin));
+        }
+        let mut results = futures::future::join_all(jobs).await;
+        if self.syntax_enabled() {
+            let t = Instant::now();
+            if let Some(f) = syntax::check(file, content) {
+                results.push((run_record(Tool::Syntax, t, None), f));
+            }
+        }
+        let mut out = Validation::default();
+        for (run, findings) in results {
+            out.reports.extend(self.reports(shadow, &run.tool, findings, step, Some(file)));
+            out.runs.push(run);
+        }
+        sort(&mut out.reports);
+        out.elapsed = started.elapsed();
+        Ok(out)
+    }
+
+    async fn syntax_all(&self, shadow: &ShadowTree) -> Option<(ValidatorRun, Vec<Finding>)> {
+        if !self.syntax_enabled() {
+            return None;
+        }
+        let t = Instant::now();
+        let mut files = Vec::new();
+        for p in self.targets.iter().filter(|p| syntax::language_for(p).is_some()) {
+            if let Ok(Some(b)) = shadow.read(p) {
+                files.push((p.clone(), String::from_utf8_lossy(&b).into_owned()));
+            }
+        }
+        let found = tokio::task::spawn_blocking(move || {
+            files.iter().flat_map(|(p, c)| syntax::check(p, c).unwrap_or_default()).collect::<Vec<_>>()
+        })
+        .await;
+        Some(match found {
+            Ok(f) => (run_record(Tool::Syntax, t, None), f),
+            Err(e) => (run_record(Tool::Syntax, t, Some(e.to_string())), vec![]),
+        })
+    }
+
+    async fn run_external(
+        &self,
+        tool: Tool,
+        bin: &Path,
+        shadow: &ShadowTree,
+        files: Vec<RelPath>,
+        stdin: Option<(&RelPath, &str)>,
+    ) -> (ValidatorRun, Vec<Finding>) {
+        let t = Instant::now();
+        let root = shadow.root();
+        let names: Vec<String> = files.iter().map(ToString::to_string).collect();
+        let python = exec::python_for(root).map(|p| p.display().to_string());
+        let mut env: Vec<(&str, String)> = Vec::new();
+        let args = match (tool, stdin) {
+            (Tool::Ruff, Some((rel, _))) => ruff::stdin_args(rel.as_str()),
+            (Tool::Ruff, None) => ruff::args(&names),
+            (Tool::Pyright, _) => pyright::args(&root.display().to_string(), python.as_deref(), &names),
+            (Tool::Mypy, _) => mypy::args(python.as_deref(), &names),
+            (Tool::Tsc, _) => tsc::args(),
+            (Tool::Cargo, _) => {
+                env.push(("CARGO_TARGET_DIR", self.cargo_target.display().to_string()));
+                env.push(("CARGO_TERM_COLOR", "never".into()));
+                cargo::args()
+            }
+            (Tool::Syntax, _) => return (run_record(tool, t, Some("not an external tool".into())), vec![]),
+        };
+        let input = stdin.map(|(_, c)| c.as_bytes());
+        let out = match exec::run(bin, &args, root, input, &env, self.timeout).await {
+            Ok(o) => o,
+            Err(e) => return (run_record(tool, t, Some(e.to_string())), vec![]),
+        };
+        let failed = |what: &str| {
+            let detail: String = out.stderr.trim().chars().take(400).collect();
+            format!("{} {what} (exit {:?}): {detail}", tool.name(), out.code)
+        };
+        let parsed: Result<Vec<Finding>, String> = match tool {
+            Tool::Ruff => ruff::parse(&out.stdout).map_err(|_| failed("printed no JSON report")),
+            Tool::Pyright => pyright::parse(&out.stdout).map_err(|_| failed("printed no JSON report")),
+            Tool::Mypy => Ok(mypy::parse(&out.stdout)),
+            Tool::Cargo => Ok(cargo::parse(&out.stdout)),
+            Tool::Tsc => {
+                let (f, global) = tsc::parse(&out.stdout);
+                match out.code {
+                    Some(0..=2) if global.is_empty() => Ok(f),
+                    _ if !global.is_empty() => Err(format!("tsc: {}", global.join("; "))),
+                    _ => Err(failed("failed")),
+                }
+            }
+            Tool::Syntax => Ok(vec![]),
+        };
+        match parsed {
+            Ok(f) => (run_record(tool, t, None), f),
+            Err(e) => (run_record(tool, t, Some(e)), vec![]),
+        }
+    }
+
+    fn reports(
+        &self,
+        shadow: &ShadowTree,
+        tool: &str,
+        findings: Vec<Finding>,
+        step: &str,
+        only: Option<&RelPath>,
+    ) -> Vec<ValidationReport> {
+        findings
+            .into_iter()
+            .filter_map(|f| {
+                let rel = shadow.relative(&f.file)?;
+                let keep = match only {
+                    Some(o) => &rel == o,
+                    None => self.targets.contains(&rel),
+                };
+                keep.then(|| ValidationReport {
+                    step: step.to_owned(),
+                    file: rel.to_string(),
+                    line: f.line,
+                    column: f.column,
+                    category: classify_error(tool, &f.code),
+                    code: f.code,
+                    message: f.message,
+                    tool: tool.to_owned(),
+                })
+            })
+            .collect()
+    }
+}
+
+fn run_record(tool: Tool, started: Instant, error: Option<String>) -> ValidatorRun {
+    ValidatorRun { tool: tool.name().to_owned(), elapsed_ms: started.elapsed().as_millis() as u64, findings: 0, error }
+}
+
+fn sort(r: &mut [ValidationReport]) {
+    r.sort_by(|a, b| (&a.file, a.line, a.column, &a.tool, &a.code).cmp(&(&b.file, b.line, b.column, &b.tool, &b.code)));
+}
