@@ -13,6 +13,7 @@
 //! - [`context`] — repo summary, per-file context packages, the token budget
 //! - [`broker`] — the provider trait, Anthropic / OpenAI / Ollama / local providers, roles, retries
 //! - [`codegen`] — prompts, reply parsing, SEARCH/REPLACE edits, materialize, diff
+//! - [`review`] — hunks and their review states, accept (drift-safe, journaled), undo, git
 //! - [`orchestrator`] — the actor: commands in, events out; the stage state machine
 //! - [`config`] — layered configuration
 //! - [`ui`] — headless, REPL and TUI front ends
@@ -23,5 +24,6 @@ pub mod config;
 pub mod context;
 pub mod orchestrator;
 pub mod plan;
+pub mod review;
 pub mod task;
 pub mod ui;
