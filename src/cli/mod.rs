@@ -3,6 +3,7 @@
 //! front end.
 
 mod args;
+mod review;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +39,9 @@ impl std::error::Error for Exit {}
 pub fn exit_code_of(e: &anyhow::Error) -> i32 {
     if let Some(x) = e.downcast_ref::<Exit>() {
         return x.code;
+    }
+    if let Some(r) = e.downcast_ref::<ai_tools::review::ReviewError>() {
+        return r.exit_code();
     }
     if e.downcast_ref::<config::ConfigError>().is_some()
         || e.downcast_ref::<task::TaskError>().is_some()
@@ -144,6 +148,18 @@ pub fn run(cli: Cli) -> Result<i32> {
                 let _ = join.await;
                 Ok(code)
             })
+        }
+        Some(Cmd::Hunks(a)) => {
+            let repo = resolve_repo(&common)?;
+            review::hunks(&locate_task(&repo, &common)?, &repo, &a)
+        }
+        Some(Cmd::Accept(a)) => {
+            let repo = resolve_repo(&common)?;
+            review::accept(&locate_task(&repo, &common)?, &repo, &a)
+        }
+        Some(Cmd::Undo(a)) => {
+            let repo = resolve_repo(&common)?;
+            review::undo(&locate_task(&repo, &common)?, &repo, &a)
         }
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;

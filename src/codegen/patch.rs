@@ -8,7 +8,7 @@
 //! diff.patch, pruned after it), so accepting onto a file edited since the diff can merge with
 //! its base (see [`crate::review`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::os::unix::fs::PermissionsExt;
 
 use crate::codegen::diff::{self, Backend, DiffError, FileInput, FileStat};
@@ -73,7 +73,10 @@ pub fn derive(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Resul
 }
 
 /// [`derive`], plus the bytes of the base of every file the patch changes.
-fn derive_with_bases(
+///
+/// # Errors
+/// As [`derive`].
+pub fn derive_with_bases(
     task: &TaskDir,
     repo: &std::path::Path,
     backend: Backend,
@@ -103,7 +106,7 @@ fn derive_with_bases(
         })
         .collect();
     let (patch, stats) = diff::unified_diff(&mut inputs, backend)?;
-    let changed: std::collections::HashSet<&RelPath> = stats.iter().map(|s| &s.path).collect();
+    let changed: HashSet<&RelPath> = stats.iter().map(|s| &s.path).collect();
     let bases = sides
         .iter()
         .filter(|(p, _, _)| changed.contains(p))
@@ -118,24 +121,39 @@ fn derive_with_bases(
 /// [`PatchError`].
 pub fn write(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Result<Derived, PatchError> {
     let (d, bases) = derive_with_bases(task, repo, backend)?;
+    let keep = store_bases(task, &bases)?;
+    fsio::write_atomic(&task.diff_patch(), &d.patch)?;
+    prune_bases(task, &keep);
+    Ok(d)
+}
+
+/// Keeps `bases` under `code/base/<blob id>` (a blob already there is not rewritten); returns
+/// their ids.
+///
+/// # Errors
+/// [`WriteError`] when a blob cannot be written.
+pub fn store_bases(task: &TaskDir, bases: &[Vec<u8>]) -> Result<HashSet<String>, WriteError> {
     let dir = task.base_dir();
-    let mut keep = std::collections::HashSet::new();
-    for b in &bases {
+    let mut ids = HashSet::new();
+    for b in bases {
         let id = diff::git_blob_id(b);
         if !dir.join(&id).is_file() {
             fsio::write_atomic(&dir.join(&id), b)?;
         }
-        keep.insert(id);
+        ids.insert(id);
     }
-    fsio::write_atomic(&task.diff_patch(), &d.patch)?;
-    if let Ok(entries) = std::fs::read_dir(&dir) {
+    Ok(ids)
+}
+
+/// Removes every kept base blob whose id is not in `keep` (best effort).
+pub fn prune_bases(task: &TaskDir, keep: &HashSet<String>) {
+    if let Ok(entries) = std::fs::read_dir(task.base_dir()) {
         for e in entries.flatten() {
             if e.file_name().to_str().is_none_or(|n| !keep.contains(n)) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
     }
-    Ok(d)
 }
 
 /// The bytes of base blob `id` kept by [`write`] under `code/base/`, checked against the id;

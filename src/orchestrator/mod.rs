@@ -12,6 +12,7 @@
 pub mod bus;
 pub(crate) mod checks;
 pub mod events;
+mod review;
 pub mod run;
 pub mod summary;
 
@@ -210,8 +211,19 @@ impl Actor {
                 self.session.config.model = Some(m);
                 self.reconfigure();
             }
-            Command::SetHunks(_) | Command::Accept { .. } | Command::Undo | Command::Snapshot => {
-                self.bus.emit(Event::Rejected { reason: "not available yet".into() });
+            cmd @ (Command::SetHunks(_)
+            | Command::Accept { .. }
+            | Command::Undo
+            | Command::Snapshot
+            | Command::Rediff) => {
+                // A run rewrites code/ and state.json as it goes: review waits for it.
+                if self.running() {
+                    self.bus.emit(Event::Rejected {
+                        reason: "a codegen run is active; review and accept when it ends (or /cancel it)".into(),
+                    });
+                    return true;
+                }
+                review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), cmd).await;
             }
             Command::Shutdown => return false,
         }

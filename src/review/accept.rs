@@ -225,6 +225,7 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
                 path: p.path.clone(),
                 before: p.before.as_ref().map(Side::of),
                 after: p.after.as_ref().map(Side::of),
+                drifted: p.drifted,
             })
             .collect(),
         hunks: plans.iter().flat_map(|p| p.hunks.iter().cloned()).collect(),
@@ -241,9 +242,10 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
         for id in &rec.hunks {
             st.landed.insert(id.clone(), n);
         }
+        let scope: HashSet<String> = plans.iter().map(|p| p.path.to_string()).collect();
         let drifted: HashSet<String> = plans.iter().filter(|p| p.drifted).map(|p| p.path.to_string()).collect();
         let known: HashSet<String> = patch.ids().map(str::to_owned).collect();
-        let rd = refresh(task, repo, &mut st, &drifted, &known)?;
+        let rd = refresh(task, repo, &mut st, &scope, &drifted, &known)?;
         journal::set_status(task, &mut rec, Status::Done)?;
         Ok::<_, ReviewError>(rd)
     })();

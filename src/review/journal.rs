@@ -36,6 +36,9 @@ use crate::task::TaskDir;
 use crate::task::fsio::{self, SafeDir};
 use crate::task::relpath::RelPath;
 
+/// How long [`Lock::acquire`] waits for another holder.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The record file in each accept directory.
 pub const RECORD: &str = "accept.json";
 
@@ -85,6 +88,9 @@ pub struct JournalFile {
     pub before: Option<Side>,
     /// The file the accept wrote (`None`: deleted).
     pub after: Option<Side>,
+    /// The file had changed since the diff and the hunks were merged around the edit.
+    #[serde(default)]
+    pub drifted: bool,
 }
 
 /// `accepts/<n>/accept.json`.
@@ -118,19 +124,27 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Takes the task's lock without waiting.
+    /// Takes the task's lock, waiting up to [`LOCK_WAIT`] for a holder to finish. (A lock can
+    /// also look held for an instant after its release, while a child process spawned by
+    /// another thread still carries a copy of the descriptor up to its exec.)
     ///
     /// # Errors
-    /// [`ReviewError::Busy`] when another process holds it; [`ReviewError::Journal`] on I/O.
+    /// [`ReviewError::Busy`] when it stays held; [`ReviewError::Journal`] on I/O.
     pub fn acquire(task: &TaskDir) -> Result<Self, ReviewError> {
         let dir = task.accepts_dir();
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         let path = dir.join(".lock");
         let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => Err(ReviewError::Busy(path)),
-            Err(fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+        let until = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => return Err(ReviewError::Busy(path)),
+                Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+            }
         }
     }
 }

@@ -143,6 +143,9 @@ pub struct FilePatch {
     pub new_blob: Option<String>,
     /// Hunks: a mode pseudo-hunk first, then text hunks in file order.
     pub hunks: Vec<Hunk>,
+    /// The byte range of this file's section (from `diff --git` up to the next) in the parsed
+    /// patch.
+    pub span: std::ops::Range<usize>,
 }
 
 /// A parsed diff.patch.
@@ -192,10 +195,19 @@ pub fn parse(patch: &[u8]) -> Result<PatchSet, ParseError> {
     if lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();
     }
+    // Byte offset of each line's start, and of the end.
+    let mut starts = Vec::with_capacity(lines.len() + 1);
+    let mut at = 0;
+    for l in &lines {
+        starts.push(at);
+        at += l.len() + 1;
+    }
+    starts.push(patch.len());
     let mut files = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        let (file, next) = parse_file(&lines, i)?;
+        let (mut file, next) = parse_file(&lines, i)?;
+        file.span = starts[i]..starts[next].min(patch.len());
         files.push(file);
         i = next;
     }
@@ -289,7 +301,7 @@ fn parse_file(lines: &[&[u8]], start: usize) -> Result<(FilePatch, usize), Parse
         return Err(err(i, "unexpected line between files"));
     }
     dedupe_ids(&path, &mut hunks);
-    Ok((FilePatch { path, action, old_mode, new_mode, old_blob, new_blob, hunks }, i))
+    Ok((FilePatch { path, action, old_mode, new_mode, old_blob, new_blob, hunks, span: 0..0 }, i))
 }
 
 fn pseudo(path: &RelPath, kind: HunkKind, header: String) -> Hunk {
@@ -514,12 +526,14 @@ mod tests {
     fn parses_what_the_writer_writes() {
         let old = numbered(40, &[]);
         let new = numbered(40, &[5, 30]);
-        let set = parse(&patch_of("src/a.py", Some(&old), Some(&new), (0o644, 0o644))).unwrap();
+        let patch = patch_of("src/a.py", Some(&old), Some(&new), (0o644, 0o644));
+        let set = parse(&patch).unwrap();
         let f = &set.files[0];
         assert_eq!((f.path.as_str(), f.action), ("src/a.py", FileAction::Modify));
         assert_eq!((f.old_mode, f.new_mode), (Some(0o644), Some(0o644)));
         assert_eq!(f.old_blob.as_deref(), Some(crate::codegen::diff::git_blob_id(old.as_bytes()).as_str()));
         assert_eq!(f.hunks.len(), 2);
+        assert_eq!(f.span, 0..patch.len());
         assert_eq!(f.hunks[0].header, "@@ -2,7 +2,7 @@");
         assert_eq!((f.hunks[0].additions(), f.hunks[0].deletions()), (1, 1));
         assert_eq!(f.hunks[0].id.len(), ID_LEN);

@@ -79,7 +79,7 @@ pub fn undo(task: &TaskDir, repo: &Path) -> Result<UndoReport, ReviewError> {
     }
     journal::set_status(task, &mut rec, Status::Undoing)?;
     let (restored, _) = roll_back(task, &t, &rec)?;
-    let stats = settle(task, repo, &[rec.number], &HashSet::new())?;
+    let stats = settle(task, repo, std::slice::from_ref(&rec), &[])?;
     journal::discard(task, rec.number)?;
     Ok(UndoReport {
         accept: rec.number,
@@ -122,25 +122,30 @@ pub(crate) fn recover_locked(task: &TaskDir, repo: &Path) -> Result<Option<Recov
     for dir in [task.root().to_path_buf(), task.code_dir(), task.base_dir()] {
         rep.temp_files += tree::clean_temp_in(&dir);
     }
-    let kept: HashSet<String> = rep.kept.iter().cloned().collect();
-    settle(task, repo, &rep.rolled_back, &kept)?;
+    settle(task, repo, &open, &rep.kept)?;
     for rec in &open {
         journal::discard(task, rec.number)?;
     }
     Ok(Some(rep))
 }
 
-/// Drops accepts `numbers` from state.json's `landed` and re-derives diff.patch.
+/// Drops `recs` from state.json's `landed` and re-derives their files' diff. A file that had
+/// drifted when the accept merged into it, or that holds neither side (`kept`), counts as
+/// drifted for the re-diff.
 fn settle(
     task: &TaskDir,
     repo: &Path,
-    numbers: &[u32],
-    drifted: &HashSet<String>,
+    recs: &[AcceptRecord],
+    kept: &[String],
 ) -> Result<crate::review::RediffReport, ReviewError> {
     let mut st = TaskState::load(task)?;
-    st.landed.retain(|_, n| !numbers.contains(n));
+    st.landed.retain(|_, n| !recs.iter().any(|r| r.number == *n));
+    let scope: HashSet<String> = recs.iter().flat_map(|r| r.files.iter().map(|f| f.path.to_string())).collect();
+    let mut drifted: HashSet<String> =
+        recs.iter().flat_map(|r| r.files.iter().filter(|f| f.drifted).map(|f| f.path.to_string())).collect();
+    drifted.extend(kept.iter().cloned());
     let known: HashSet<String> = load_patch(task).map(|p| p.ids().map(str::to_owned).collect()).unwrap_or_default();
-    refresh(task, repo, &mut st, drifted, &known)
+    refresh(task, repo, &mut st, &scope, &drifted, &known)
 }
 
 /// Puts the files of `rec` that hold its `after` side back to `before`; returns (restored,
