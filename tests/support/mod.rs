@@ -22,9 +22,9 @@ pub struct Fx {
 }
 
 impl Fx {
-    /// A plain directory repo (no git).
+    /// A plain directory repo (no git), on tmpfs when there is one (see [`scratch_base`]).
     pub fn plain() -> Self {
-        Self::plain_in(&std::env::temp_dir())
+        Self::plain_in(&scratch_base())
     }
 
     pub fn plain_in(base: &Path) -> Self {
@@ -132,6 +132,15 @@ impl Fx {
     pub fn tree(&self) -> BTreeMap<String, (Vec<u8>, bool)> {
         tree_of(&self.repo)
     }
+}
+
+/// Where fixtures go: `/dev/shm` (tmpfs) when writable, else the temp dir. Every write of the
+/// accept engine is fsynced; on tmpfs that is free, which keeps the many-trial tests fast
+/// without changing the code path.
+pub fn scratch_base() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    let writable = shm.is_dir() && tempfile::tempdir_in(shm).is_ok();
+    if writable { shm.to_path_buf() } else { std::env::temp_dir() }
 }
 
 pub fn tree_of(root: &Path) -> BTreeMap<String, (Vec<u8>, bool)> {
