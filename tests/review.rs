@@ -399,3 +399,22 @@ async fn the_actor_answers_review_commands_with_events() {
     handle.send(Command::Shutdown);
     join.await.unwrap();
 }
+
+#[test]
+fn targets_behind_symlinks_are_refused_and_never_written_through() {
+    let fx = Fx::plain();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("target.txt"), "keep\n").unwrap();
+    fx.write("a.txt", "a1\n");
+    fx.generate(&[("a.txt", Some("a2\n")), ("link/new.txt", Some("n\n"))]);
+    // After the diff, a.txt becomes a symlink to a file outside the repo, and link/ one to a
+    // directory outside it.
+    std::fs::remove_file(fx.path("a.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("target.txt"), fx.path("a.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), fx.path("link")).unwrap();
+    let r = accept(&fx, Selection::All);
+    assert_eq!((r.exit_code(), r.conflicts.len(), r.accept), (4, 2, None));
+    assert!(r.conflicts.iter().all(|c| c.reason.contains("symlink")), "{:?}", r.conflicts);
+    assert_eq!(std::fs::read_to_string(outside.path().join("target.txt")).unwrap(), "keep\n");
+    assert!(!outside.path().join("new.txt").exists());
+}

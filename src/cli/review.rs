@@ -204,6 +204,13 @@ pub fn undo(task: &TaskDir, repo: &Path, a: &UndoArgs) -> Result<i32> {
     if let Some(c) = &r.commit {
         println!("its commit {c} stays in git history; `git revert {c}` undoes it there");
     }
+    if !r.unstaged.is_empty() {
+        println!("unstaged {}", plural(r.unstaged.len(), "path"));
+    }
+    if let Some(e) = &r.git_error {
+        eprintln!("git: {e}");
+        return Ok(1);
+    }
     println!("{} in code/diff.patch", plural(r.remaining, "hunk"));
     Ok(0)
 }

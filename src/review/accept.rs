@@ -230,6 +230,7 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
             .collect(),
         hunks: plans.iter().flat_map(|p| p.hunks.iter().cloned()).collect(),
         commit: None,
+        staged: false,
     };
     let befores: Vec<(&RelPath, &Content)> =
         plans.iter().filter(|p| p.writes()).filter_map(|p| p.before.as_ref().map(|c| (&p.path, c))).collect();
@@ -290,7 +291,11 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
         }
         if opts.stage {
             match git.stage(&paths) {
-                Ok(()) => report.staged = paths.iter().map(ToString::to_string).collect(),
+                Ok(()) => {
+                    rec.staged = true;
+                    journal::set_status(task, &mut rec, Status::Done)?;
+                    report.staged = paths.iter().map(ToString::to_string).collect();
+                }
                 Err(e) => report.git_error = Some(e.to_string()),
             }
         }

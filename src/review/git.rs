@@ -6,7 +6,8 @@
 //! `git commit --only -- <paths>` (git-commit(1)), which commits those paths' working-tree
 //! content from a temporary index built from HEAD and leaves every other staged or unstaged
 //! change exactly as it was. New files are made known to git with `git add --intent-to-add`
-//! first (and forgotten again if the commit fails).
+//! first (and forgotten again if the commit fails). Undo of an accept that staged its paths
+//! unstages them again.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -67,6 +68,26 @@ impl Git {
             return Ok(());
         }
         self.run(&["update-index", "--add", "--remove"], paths).map(|_| ())
+    }
+
+    /// Unstages `paths` (index entries back to HEAD's, or removed in a repo without commits),
+    /// as `git reset -q -- <paths>` does.
+    ///
+    /// # Errors
+    /// [`ReviewError::Git`] with git's message.
+    pub fn unstage(&self, paths: &[&RelPath]) -> Result<(), ReviewError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        if self.has_head() {
+            self.run(&["reset", "--quiet"], paths).map(|_| ())
+        } else {
+            self.run(&["rm", "--cached", "--quiet", "--ignore-unmatch"], paths).map(|_| ())
+        }
+    }
+
+    fn has_head(&self) -> bool {
+        self.command(&["rev-parse", "--verify", "-q", "HEAD"]).output().is_ok_and(|o| o.status.success())
     }
 
     /// Which of `paths` the index knows.

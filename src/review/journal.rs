@@ -111,6 +111,9 @@ pub struct AcceptRecord {
     /// The git commit made of it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// Its paths were staged (aggressive mode); undo unstages them.
+    #[serde(default)]
+    pub staged: bool,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReviewError + '_ {

@@ -8,7 +8,8 @@
 //! record's `after` side and keeping, and reporting, any file that holds neither side.
 //!
 //! Order, so that a kill at any step is finished by the next recovery: restore files → fix
-//! state.json (`landed`) and re-derive diff.patch → remove the record. Nothing here needs git.
+//! state.json (`landed`) and re-derive diff.patch → remove the record. Nothing here needs git;
+//! in a git repo, undo of an accept that staged its paths (aggressive mode) unstages them.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -16,12 +17,14 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::codegen::diff::FileStat;
+use crate::review::git::Git;
 use crate::review::journal::{self, AcceptRecord, Side, Status};
 use crate::review::rediff::{load_patch, refresh};
 use crate::review::tree::{self, Content};
 use crate::review::{ReviewError, journal::Lock};
 use crate::task::TaskDir;
 use crate::task::fsio::SafeDir;
+use crate::task::relpath::RelPath;
 use crate::task::state::TaskState;
 
 /// What recovery did.
@@ -46,6 +49,10 @@ pub struct UndoReport {
     pub restored: Vec<String>,
     /// The commit that accept made, which undo leaves in history.
     pub commit: Option<String>,
+    /// Paths the accept had staged (aggressive mode) and undo unstaged.
+    pub unstaged: Vec<String>,
+    /// A git step that failed after the files were restored.
+    pub git_error: Option<String>,
     /// Hunks in the re-derived diff.
     pub remaining: usize,
     /// An interrupted accept or undo rolled back first.
@@ -81,10 +88,22 @@ pub fn undo(task: &TaskDir, repo: &Path) -> Result<UndoReport, ReviewError> {
     let (restored, _) = roll_back(task, &t, &rec)?;
     let stats = settle(task, repo, std::slice::from_ref(&rec), &[])?;
     journal::discard(task, rec.number)?;
+    let (mut unstaged, mut git_error) = (Vec::new(), None);
+    if rec.staged
+        && let Some(git) = Git::discover(repo)
+    {
+        let paths: Vec<&RelPath> = rec.files.iter().map(|f| &f.path).collect();
+        match git.unstage(&paths) {
+            Ok(()) => unstaged = paths.iter().map(ToString::to_string).collect(),
+            Err(e) => git_error = Some(e.to_string()),
+        }
+    }
     Ok(UndoReport {
         accept: rec.number,
         restored,
         commit: rec.commit,
+        unstaged,
+        git_error,
         remaining: stats.hunks,
         recovered,
         stats: stats.stats,
