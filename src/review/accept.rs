@@ -23,7 +23,7 @@ use crate::review::git::Git;
 use crate::review::journal::{self, AcceptRecord, JournalFile, Side, Status};
 use crate::review::merge::{self, Conflict};
 use crate::review::patchset::{FileAction, FilePatch, Hunk, HunkKind, PatchSet};
-use crate::review::rediff::{load_patch, refresh};
+use crate::review::rediff::{RediffReport, load_patch, refresh};
 use crate::review::tree::{self, Content};
 use crate::review::undo::{self, RecoveryReport};
 use crate::review::view::resolve_ids;
@@ -236,21 +236,7 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
         plans.iter().filter(|p| p.writes()).filter_map(|p| p.before.as_ref().map(|c| (&p.path, c))).collect();
     journal::begin(task, &rec, &befores)?;
 
-    let landed = (|| {
-        for p in plans.iter().filter(|p| p.writes()) {
-            tree::put(&tree, &p.path, p.after.as_ref())?;
-        }
-        for id in &rec.hunks {
-            st.landed.insert(id.clone(), n);
-        }
-        let scope: HashSet<String> = plans.iter().map(|p| p.path.to_string()).collect();
-        let drifted: HashSet<String> = plans.iter().filter(|p| p.drifted).map(|p| p.path.to_string()).collect();
-        let known: HashSet<String> = patch.ids().map(str::to_owned).collect();
-        let rd = refresh(task, repo, &mut st, &scope, &drifted, &known)?;
-        journal::set_status(task, &mut rec, Status::Done)?;
-        Ok::<_, ReviewError>(rd)
-    })();
-    let rd = match landed {
+    let rd = match land(task, repo, &tree, &plans, &patch, &mut st, &mut rec) {
         Ok(rd) => rd,
         Err(e) => {
             // Put back what was written; the record is still pending.
@@ -301,6 +287,30 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
         }
     }
     Ok(report)
+}
+
+/// Steps 4–6 of the module docs up to the commit point: write, record, re-diff, mark done.
+fn land(
+    task: &TaskDir,
+    repo: &Path,
+    tree: &SafeDir,
+    plans: &[FilePlan],
+    patch: &PatchSet,
+    st: &mut TaskState,
+    rec: &mut AcceptRecord,
+) -> Result<RediffReport, ReviewError> {
+    for p in plans.iter().filter(|p| p.writes()) {
+        tree::put(tree, &p.path, p.after.as_ref())?;
+    }
+    for id in &rec.hunks {
+        st.landed.insert(id.clone(), rec.number);
+    }
+    let scope: HashSet<String> = plans.iter().map(|p| p.path.to_string()).collect();
+    let drifted: HashSet<String> = plans.iter().filter(|p| p.drifted).map(|p| p.path.to_string()).collect();
+    let known: HashSet<String> = patch.ids().map(str::to_owned).collect();
+    let rd = refresh(task, repo, st, &scope, &drifted, &known)?;
+    journal::set_status(task, rec, Status::Done)?;
+    Ok(rd)
 }
 
 /// The plan title: the first `# ` heading of planning/plan.md, else the task's name.
