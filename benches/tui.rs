@@ -10,9 +10,12 @@
 
 use std::time::{Duration, Instant};
 
+use ai_tools::codegen::diff::{Backend, FileInput, unified_diff};
 use ai_tools::orchestrator::{Event, Handle};
+use ai_tools::review::{patchset, view as rview};
+use ai_tools::task::relpath::RelPath;
+use ai_tools::task::state::TaskState;
 use ai_tools::ui::tui::app::{App, Pane};
-use ai_tools::ui::tui::diffmodel::HunkInput;
 use ai_tools::ui::tui::theme::{ColorDepth, Theme};
 use ai_tools::ui::tui::{FRAME, run_loop, view};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -24,33 +27,45 @@ const LINES: usize = 50_000;
 fn big_diff_app(depth: ColorDepth) -> App {
     let mut a = App::new(Theme::load("dark", depth).unwrap());
     a.on_event(&Event::FileMaterialized { path: "pkg/big.py".into(), action: "modify".into(), bytes: 0, lines: LINES });
-    // 500 hunks of 100 lines: context, a replaced pair, additions.
-    let mut hunks = Vec::new();
-    for h in 0..LINES / 100 {
-        let mut lines = Vec::with_capacity(100);
-        for i in 0..100 {
-            let n = h * 100 + i;
-            let line = match i % 10 {
-                0 => format!("-    total_{n} = compute(price, count_{n}) + tax  # old"),
-                1 => format!("+    total_{n} = compute(price, amount_{n}) + tax  # new"),
-                2 => format!("+    log.info(\"computed %s\", total_{n})"),
-                3 => format!(" def handler_{n}(request: Request) -> Response:"),
-                _ => format!("     value_{n} = {{\"key\": [{n}, {}, 'text']}}", n * 7),
-            };
-            lines.push(line);
+    // A 50k-line file with a change every 10 lines (replaced, added, kept), diffed by our own
+    // diff writer and listed by the review engine; a third of the hunks rejected.
+    let (mut old, mut new) = (String::new(), String::new());
+    for n in 0..LINES {
+        match n % 10 {
+            0 => {
+                old.push_str(&format!("    total_{n} = compute(price, count_{n}) + tax  # old\n"));
+                new.push_str(&format!("    total_{n} = compute(price, amount_{n}) + tax  # new\n"));
+                new.push_str(&format!("    log.info(\"computed %s\", total_{n})\n"));
+            }
+            3 => {
+                let l = format!("def handler_{n}(request: Request) -> Response:\n");
+                old.push_str(&l);
+                new.push_str(&l);
+            }
+            _ => {
+                let l = format!("    value_{n} = {{\"key\": [{n}, {}, 'text']}}\n", n * 7);
+                old.push_str(&l);
+                new.push_str(&l);
+            }
         }
-        let (old, new) = (
-            lines.iter().filter(|l| !l.starts_with('+')).count(),
-            lines.iter().filter(|l| !l.starts_with('-')).count(),
-        );
-        hunks.push(HunkInput {
-            id: format!("{h:012x}"),
-            header: format!("@@ -{},{old} +{},{new} @@", h * 100 + 1, h * 100 + 1),
-            lines,
-            accepted: h % 3 != 0,
-        });
     }
-    a.set_hunks("pkg/big.py", &hunks);
+    let path = RelPath::new("pkg/big.py").unwrap();
+    let mut inputs = [FileInput {
+        path: &path,
+        old: Some(old.as_bytes()),
+        new: Some(new.as_bytes()),
+        old_mode: 0o644,
+        new_mode: 0o644,
+    }];
+    let (bytes, _) = unified_diff(&mut inputs, Backend::Imara).unwrap();
+    let patch = patchset::parse(&bytes).unwrap();
+    let mut st = TaskState::default();
+    for (i, id) in patch.ids().enumerate() {
+        if i % 3 == 0 {
+            st.hunks.insert(id.to_owned(), false);
+        }
+    }
+    a.set_files(&rview::files(&patch, &st));
     a.focus = Pane::Diff;
     a
 }

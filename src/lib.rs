@@ -16,6 +16,7 @@
 //! - [`validate`] — the shadow tree, the validators (ruff, pyright, tsc, cargo, mypy, syntax), finding categories
 //! - [`repair`] — the bounded per-file repair loop
 //! - [`runlog`] — the run log: steps, findings, repair attempts; `logs/run-<id>.json` and `.md`
+//! - [`review`] — hunks and their review states, accept (drift-safe, journaled), undo, git
 //! - [`orchestrator`] — the actor: commands in, events out; the stage state machine
 //! - [`config`] — layered configuration
 //! - [`ui`] — headless, REPL and TUI front ends
@@ -27,6 +28,7 @@ pub mod context;
 pub mod orchestrator;
 pub mod plan;
 pub mod repair;
+pub mod review;
 pub mod runlog;
 pub mod task;
 pub mod ui;

@@ -3,7 +3,7 @@
 //! loopback model speaking Anthropic's SSE wire format): both run-log files with the numbers,
 //! `ai-tools log`, and `--resume`.
 
-#[path = "support/mod.rs"]
+#[path = "validate_support/mod.rs"]
 mod common;
 
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! Anthropic's real SSE wire format, the real validators (ruff, pyright, the syntax check), and
 //! the outcome in code/files, diff.patch, the events and the run log.
 
-#[path = "support/mod.rs"]
+#[path = "validate_support/mod.rs"]
 mod common;
 
 use std::sync::Arc;

@@ -4,10 +4,16 @@
 
 use std::time::Duration;
 
+use ai_tools::codegen::diff::{Backend, FileInput, unified_diff};
 use ai_tools::orchestrator::{Command, Event, Handle, RunOptions};
+use ai_tools::review::{
+    patchset,
+    view::{self as rview, FileHunks},
+};
+use ai_tools::task::relpath::RelPath;
+use ai_tools::task::state::TaskState;
 use ai_tools::task::state::{Phase, RunStatus, Stage};
 use ai_tools::ui::tui::app::{App, FindingView, Pane, RepairView};
-use ai_tools::ui::tui::diffmodel::HunkInput;
 use ai_tools::ui::tui::theme::{ColorDepth, Theme};
 use ai_tools::ui::tui::{panes, run_loop, view};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -70,34 +76,34 @@ fn mid_generation() -> App {
     a
 }
 
-fn hunks_two() -> Vec<HunkInput> {
-    vec![
-        HunkInput {
-            id: "a1b2c3d4e5f6".into(),
-            header: "@@ -1,4 +1,5 @@".into(),
-            lines: vec![
-                " import sys".into(),
-                "-def add(a, b):".into(),
-                "+def add(a: int, b: int) -> int:".into(),
-                "+    \"\"\"Add two numbers.\"\"\"".into(),
-                "     return a + b".into(),
-                " ".into(),
-            ],
-            accepted: true,
-        },
-        HunkInput {
-            id: "ffee00112233".into(),
-            header: "@@ -10,3 +11,3 @@".into(),
-            lines: vec![
-                " def main():".into(),
-                "-    print(add(1, 2))".into(),
-                "+    print(add(int(sys.argv[1]), 2))".into(),
-                " ".into(),
-            ],
-            accepted: false,
-        },
-    ]
+/// Files as the review engine lists them for `(path, old, new)` triples diffed by our own
+/// diff writer; the hunks numbered in `rejected` (in diff order, 0-based) start rejected.
+fn diff_files(pairs: &[(&str, Option<&str>, Option<&str>)], rejected: &[usize]) -> Vec<FileHunks> {
+    let paths: Vec<RelPath> = pairs.iter().map(|(p, _, _)| RelPath::new(p).unwrap()).collect();
+    let mut inputs: Vec<FileInput<'_>> = pairs
+        .iter()
+        .zip(&paths)
+        .map(|((_, o, n), p)| FileInput {
+            path: p,
+            old: o.map(str::as_bytes),
+            new: n.map(str::as_bytes),
+            old_mode: 0o644,
+            new_mode: 0o644,
+        })
+        .collect();
+    let (bytes, _) = unified_diff(&mut inputs, Backend::Imara).unwrap();
+    let patch = patchset::parse(&bytes).unwrap();
+    let mut st = TaskState::default();
+    for (i, id) in patch.ids().enumerate() {
+        if rejected.contains(&i) {
+            st.hunks.insert(id.to_owned(), false);
+        }
+    }
+    rview::files(&patch, &st)
 }
+
+const OPS_OLD: &str = "import sys\ndef add(a, b):\n    return a + b\n\n# one\n# two\n# three\n# four\n# five\ndef main():\n    print(add(1, 2))\n\n";
+const OPS_NEW: &str = "import sys\ndef add(a: int, b: int) -> int:\n    \"\"\"Add two numbers.\"\"\"\n    return a + b\n\n# one\n# two\n# three\n# four\n# five\ndef main():\n    print(add(int(sys.argv[1]), 2))\n\n";
 
 fn with_diff() -> App {
     let mut a = app();
@@ -112,7 +118,7 @@ fn with_diff() -> App {
         provider: "local".into(),
     });
     a.on_event(&Event::FileMaterialized { path: "calc/ops.py".into(), action: "modify".into(), bytes: 100, lines: 13 });
-    a.set_hunks("calc/ops.py", &hunks_two());
+    a.set_files(&diff_files(&[("calc/ops.py", Some(OPS_OLD), Some(OPS_NEW))], &[1]));
     a.focus = Pane::Diff;
     a
 }
@@ -156,15 +162,10 @@ fn phase_pane() {
 fn files_pane_shows_actions_counts_and_review_state() {
     let mut a = with_diff();
     a.on_event(&Event::FileMaterialized { path: "calc/new.py".into(), action: "create".into(), bytes: 10, lines: 2 });
-    a.set_hunks(
-        "calc/new.py",
-        &[HunkInput {
-            id: "0badc0de".into(),
-            header: "@@ -0,0 +1,2 @@".into(),
-            lines: vec!["+X = 1".into(), "+Y = 2".into()],
-            accepted: true,
-        }],
-    );
+    a.set_files(&diff_files(
+        &[("calc/ops.py", Some(OPS_OLD), Some(OPS_NEW)), ("calc/new.py", None, Some("X = 1\nY = 2\n"))],
+        &[1],
+    ));
     a.files[0].findings = 2;
     a.focus = Pane::Files;
     insta::assert_snapshot!(render_pane(&mut a, 70, 6, Pane::Files).backend());
@@ -185,7 +186,7 @@ fn highlighted_diff_with_one_rejected_hunk() {
     let bgs: std::collections::HashSet<Color> = (14..60).map(|x| buf[(x, 4)].bg).collect();
     assert!(bgs.contains(&theme.add.bg.unwrap()) && bgs.contains(&theme.add_emph.bg.unwrap()), "{bgs:?}");
     // The rejected hunk's lines carry no add/remove background.
-    let rejected_row: Vec<Color> = (14..60).map(|x| buf[(x, 13)].bg).collect();
+    let rejected_row: Vec<Color> = (14..60).map(|x| buf[(x, 14)].bg).collect();
     assert!(!rejected_row.contains(&theme.add.bg.unwrap()), "{rejected_row:?}");
 }
 
@@ -278,9 +279,10 @@ fn keys_send_the_right_commands() {
     a.on_key(key(KeyCode::Tab));
     assert_eq!(a.cmdline.text(), "/accept");
     assert_eq!(a.on_key(key(KeyCode::Enter)), vec![Command::Accept { hunks: None, commit: false, message: None }]);
+    let (h0, h1) = (a.diffs["calc/ops.py"].hunks[0].id.clone(), a.diffs["calc/ops.py"].hunks[1].id.clone());
     // Space toggles the hunk under the cursor (row 0 is hunk 1's header).
     a.diff_cursor = 2;
-    assert_eq!(a.on_key(ch(' ')), vec![Command::SetHunks(vec![("a1b2c3d4e5f6".into(), false)])]);
+    assert_eq!(a.on_key(ch(' ')), vec![Command::SetHunks(vec![(h0.clone(), false)])]);
     assert!(!a.diffs["calc/ops.py"].hunks[0].accepted);
     // n / p move between hunks.
     a.diff_cursor = 0;
@@ -289,14 +291,8 @@ fn keys_send_the_right_commands() {
     a.on_key(ch('p'));
     assert_eq!(a.diff_cursor, 0);
     // a / A accept every hunk of the file / all files.
-    assert_eq!(
-        a.on_key(ch('a')),
-        vec![Command::SetHunks(vec![("a1b2c3d4e5f6".into(), true), ("ffee00112233".into(), true)])]
-    );
-    assert_eq!(
-        a.on_key(ch('R')),
-        vec![Command::SetHunks(vec![("a1b2c3d4e5f6".into(), false), ("ffee00112233".into(), false)])]
-    );
+    assert_eq!(a.on_key(ch('a')), vec![Command::SetHunks(vec![(h0.clone(), true), (h1.clone(), true)])]);
+    assert_eq!(a.on_key(ch('R')), vec![Command::SetHunks(vec![(h0, false), (h1, false)])]);
     // Tab cycles panes.
     a.focus = Pane::Files;
     a.on_key(key(KeyCode::Tab));

@@ -2,7 +2,7 @@
 //! The real validators (ruff, pyright, mypy, tsc with @types/react, the built-in syntax check)
 //! on deliberately broken generated files, in a shadow tree: exact reports and categories.
 
-#[path = "support/mod.rs"]
+#[path = "validate_support/mod.rs"]
 mod common;
 
 use ai_tools::codegen::materialize::{Manifest, ManifestEntry};

@@ -51,6 +51,12 @@ pub enum Cmd {
         /// The run to show (default: the newest).
         run_id: Option<String>,
     },
+    /// List the hunks of code/diff.patch: ids, headers, +/− counts, review states.
+    Hunks(HunksArgs),
+    /// Apply hunks to the working tree (default: the hunks whose state is accepted).
+    Accept(AcceptArgs),
+    /// Restore the files of the last accept (when they still hold what it wrote).
+    Undo(UndoArgs),
     /// Manage tasks.
     Task {
         /// What to do.
@@ -97,6 +103,48 @@ pub struct ProvidersArgs {
     /// Seconds to wait for each provider's answer.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+}
+
+/// `ai-tools hunks`.
+#[derive(Debug, Args)]
+pub struct HunksArgs {
+    /// One JSON object per hunk per line (id, file, header, state, kind, action, counts, ranges).
+    #[arg(long)]
+    pub json: bool,
+    /// Re-derive code/diff.patch against the working tree first (after files were edited).
+    #[arg(long)]
+    pub rediff: bool,
+}
+
+/// `ai-tools accept`.
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// Accept these hunks (ids or unique id prefixes, comma-separated), whatever their state.
+    #[arg(long, value_name = "ID,…", value_delimiter = ',', conflicts_with_all = ["files", "all"])]
+    pub hunks: Option<Vec<String>>,
+    /// Accept every hunk of these paths (comma-separated), whatever their state.
+    #[arg(long, value_name = "PATH,…", value_delimiter = ',', conflicts_with = "all")]
+    pub files: Option<Vec<String>>,
+    /// Accept every hunk, whatever its state.
+    #[arg(long)]
+    pub all: bool,
+    /// Commit exactly the accepted paths (git); other staged or unstaged changes stay as they are.
+    #[arg(long)]
+    pub commit: bool,
+    /// Commit message (default: the plan title).
+    #[arg(short = 'm', long = "message", value_name = "MSG", requires = "commit")]
+    pub message: Option<String>,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ai-tools undo`.
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ai-tools task …`.

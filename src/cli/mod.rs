@@ -4,6 +4,7 @@
 
 mod args;
 mod providers;
+mod review;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,6 +45,9 @@ impl std::error::Error for Exit {}
 pub fn exit_code_of(e: &anyhow::Error) -> i32 {
     if let Some(x) = e.downcast_ref::<Exit>() {
         return x.code;
+    }
+    if let Some(r) = e.downcast_ref::<ai_tools::review::ReviewError>() {
+        return r.exit_code();
     }
     if e.downcast_ref::<config::ConfigError>().is_some()
         || e.downcast_ref::<task::TaskError>().is_some()
@@ -162,6 +166,18 @@ pub fn run(cli: Cli) -> Result<i32> {
             let md = ai_tools::runlog::read_markdown(&t, run_id.as_deref()).map_err(|e| bad_input(e.to_string()))?;
             print!("{md}");
             Ok(0)
+        }
+        Some(Cmd::Hunks(a)) => {
+            let repo = resolve_repo(&common)?;
+            review::hunks(&locate_task(&repo, &common)?, &repo, &a)
+        }
+        Some(Cmd::Accept(a)) => {
+            let repo = resolve_repo(&common)?;
+            review::accept(&locate_task(&repo, &common)?, &repo, &a)
+        }
+        Some(Cmd::Undo(a)) => {
+            let repo = resolve_repo(&common)?;
+            review::undo(&locate_task(&repo, &common)?, &repo, &a)
         }
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;

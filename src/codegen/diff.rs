@@ -160,7 +160,7 @@ fn range_header(start: usize, count: usize) -> String {
     }
 }
 
-fn push_line(out: &mut Vec<u8>, prefix: u8, line: &[u8]) {
+pub(crate) fn push_line(out: &mut Vec<u8>, prefix: u8, line: &[u8]) {
     out.push(prefix);
     out.extend_from_slice(line);
     if !line.ends_with(b"\n") {

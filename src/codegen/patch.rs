@@ -3,9 +3,12 @@
 //!
 //! Invariants: diff.patch is always derived, never edited; a target missing from the tree
 //! diffs against nothing; a `delete` diffs to a deletion; the base records each target's blob
-//! id, size and mode as read for this diff, so later steps detect drift.
+//! id, size and mode as read for this diff, so later steps detect drift. [`write`] also keeps
+//! the bytes of every base that diff.patch changes under `code/base/<blob id>` (written before
+//! diff.patch, pruned after it), so accepting onto a file edited since the diff can merge with
+//! its base (see [`crate::review`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::os::unix::fs::PermissionsExt;
 
 use crate::codegen::diff::{self, Backend, DiffError, FileInput, FileStat};
@@ -66,6 +69,18 @@ pub fn base_entry(file: Option<&(Vec<u8>, u32)>) -> BaseEntry {
 /// # Errors
 /// [`PatchError`].
 pub fn derive(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Result<Derived, PatchError> {
+    derive_with_bases(task, repo, backend).map(|(d, _)| d)
+}
+
+/// [`derive`], plus the bytes of the base of every file the patch changes.
+///
+/// # Errors
+/// As [`derive`].
+pub fn derive_with_bases(
+    task: &TaskDir,
+    repo: &std::path::Path,
+    backend: Backend,
+) -> Result<(Derived, Vec<Vec<u8>>), PatchError> {
     let manifest = Manifest::load(task).ok_or(PatchError::NoManifest)?;
     let tree = SafeDir::new(repo);
     let files = SafeDir::new(task.files_dir());
@@ -91,7 +106,13 @@ pub fn derive(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Resul
         })
         .collect();
     let (patch, stats) = diff::unified_diff(&mut inputs, backend)?;
-    Ok(Derived { patch, stats, base })
+    let changed: HashSet<&RelPath> = stats.iter().map(|s| &s.path).collect();
+    let bases = sides
+        .iter()
+        .filter(|(p, _, _)| changed.contains(p))
+        .filter_map(|(_, old, _)| old.clone().map(|(b, _)| b))
+        .collect();
+    Ok((Derived { patch, stats, base }, bases))
 }
 
 /// Derives the patch and writes `code/diff.patch` atomically.
@@ -99,7 +120,48 @@ pub fn derive(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Resul
 /// # Errors
 /// [`PatchError`].
 pub fn write(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Result<Derived, PatchError> {
-    let d = derive(task, repo, backend)?;
+    let (d, bases) = derive_with_bases(task, repo, backend)?;
+    let keep = store_bases(task, &bases)?;
     fsio::write_atomic(&task.diff_patch(), &d.patch)?;
+    prune_bases(task, &keep);
     Ok(d)
+}
+
+/// Keeps `bases` under `code/base/<blob id>` (a blob already there is not rewritten); returns
+/// their ids.
+///
+/// # Errors
+/// [`WriteError`] when a blob cannot be written.
+pub fn store_bases(task: &TaskDir, bases: &[Vec<u8>]) -> Result<HashSet<String>, WriteError> {
+    let dir = task.base_dir();
+    let mut ids = HashSet::new();
+    for b in bases {
+        let id = diff::git_blob_id(b);
+        if !dir.join(&id).is_file() {
+            fsio::write_atomic(&dir.join(&id), b)?;
+        }
+        ids.insert(id);
+    }
+    Ok(ids)
+}
+
+/// Removes every kept base blob whose id is not in `keep` (best effort).
+pub fn prune_bases(task: &TaskDir, keep: &HashSet<String>) {
+    if let Ok(entries) = std::fs::read_dir(task.base_dir()) {
+        for e in entries.flatten() {
+            if e.file_name().to_str().is_none_or(|n| !keep.contains(n)) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// The bytes of base blob `id` kept by [`write`] under `code/base/`, checked against the id;
+/// `None` when it is not kept.
+pub fn stored_base(task: &TaskDir, id: &str) -> Option<Vec<u8>> {
+    if id.len() != 40 || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let bytes = std::fs::read(task.base_dir().join(id)).ok()?;
+    (diff::git_blob_id(&bytes) == id).then_some(bytes)
 }

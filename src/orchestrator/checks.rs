@@ -13,9 +13,10 @@ use std::time::Instant;
 use crate::broker::{BrokerError, CallRecord};
 use crate::codegen::materialize::Manifest;
 use crate::orchestrator::events::{Event, ValidationWhen};
-use crate::orchestrator::run::{self, Fail, RunEnv};
+use crate::orchestrator::run::{self, Fail, RunEnv, blocking, save};
 use crate::orchestrator::summary::Summary;
 use crate::repair::{self, RepairCtx, RepairError, RepairSettings};
+use crate::review::{self, AcceptOptions, Selection};
 use crate::runlog::{Recorder, StepEvent, ValidationReport};
 use crate::task::fsio::SafeDir;
 use crate::task::plan::{Action, Plan};
@@ -247,6 +248,37 @@ pub(crate) async fn validate_and_repair(
 ///
 /// # Errors
 /// A [`Fail`] when the accept engine refuses (drift) or a write fails.
-pub(crate) async fn apply(_env: &RunEnv, _st: &mut TaskState) -> Result<(), Fail> {
-    Err(Fail::failed("--apply is not available yet", "accept the changes with `ai-tools accept`"))
+pub(crate) async fn apply(env: &RunEnv, st: &mut TaskState) -> Result<(), Fail> {
+    // The accept engine reads and writes state.json: hand it the run's state, take back its own.
+    save(env, st);
+    let (task, repo) = (env.task.clone(), env.repo.clone());
+    let opts = AcceptOptions { selection: Selection::All, commit: false, message: None, stage: true };
+    let report = blocking(move || review::accept(&task, &repo, &opts)).await?.map_err(|e| Fail {
+        exit_code: e.exit_code(),
+        ..Fail::failed(format!("--apply failed: {e}"), "fix it, then accept with `ai-tools accept`")
+    })?;
+    if let Ok(fresh) = TaskState::load(&env.task) {
+        *st = fresh;
+    }
+    if report.accept.is_some() {
+        env.bus.emit(crate::orchestrator::review::diff_ready(&env.task, &report.stats));
+    }
+    let (exit_code, suggestion) = (report.exit_code(), report.suggestion().map(str::to_owned));
+    let refused: Vec<String> = report.conflicts.iter().map(|c| c.path.clone()).collect();
+    let git_error = report.git_error.clone();
+    env.bus.emit(Event::Accepted { report: Box::new(report), exit_code, suggestion: suggestion.clone() });
+    if !refused.is_empty() {
+        return Err(Fail {
+            exit_code,
+            files: refused.clone(),
+            ..Fail::failed(
+                format!("--apply refused files that changed while the run was going: {}", refused.join(", ")),
+                suggestion.unwrap_or_default(),
+            )
+        });
+    }
+    if let Some(e) = git_error {
+        return Err(Fail::failed(format!("applied, but staging failed: {e}"), "stage the files with `git add`"));
+    }
+    Ok(())
 }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::broker::Notice;
+use crate::codegen::diff::FileStat;
 use crate::orchestrator::summary::Summary;
+use crate::review::{AcceptReport, FileHunks, HunkMark, RecoveryReport, UndoReport};
 use crate::runlog::{RepairAttempt, ValidationReport};
 use crate::task::state::{Phase, RunStatus, Stage};
 use crate::validate::ValidatorRun;
@@ -37,9 +39,11 @@ pub enum Command {
     SetProvider(String),
     /// Use another model from the next run on.
     SetModel(String),
-    /// Set review states of hunks: `(hunk id, accepted)`.
+    /// Set review states of hunks: `(hunk id or unique prefix, accepted)`; answered with
+    /// [`Event::HunksMarked`].
     SetHunks(Vec<(String, bool)>),
-    /// Apply accepted hunks to the working tree (all accepted ones when `hunks` is `None`).
+    /// Apply hunks to the working tree (the accepted ones when `hunks` is `None`); answered with
+    /// [`Event::Accepted`], then [`Event::DiffReady`] and [`Event::Hunks`] when something landed.
     Accept {
         /// Hunk ids to apply instead of the accepted set.
         hunks: Option<Vec<String>>,
@@ -48,10 +52,14 @@ pub enum Command {
         /// Commit message.
         message: Option<String>,
     },
-    /// Undo the last accept.
+    /// Undo the last accept; answered with [`Event::Undone`], [`Event::DiffReady`] and
+    /// [`Event::Hunks`].
     Undo,
-    /// Publish a [`Event::Snapshot`] of the task as it stands.
+    /// Publish the review view of the task as it stands ([`Event::Hunks`]).
     Snapshot,
+    /// Re-derive diff.patch against the working tree as it is (after files were edited since the
+    /// diff); answered with [`Event::DiffReady`] and [`Event::Hunks`].
+    Rediff,
     /// Stop the actor.
     Shutdown,
 }
@@ -67,6 +75,12 @@ pub struct FileDiffStat {
     pub deletions: usize,
     /// Hunks.
     pub hunks: usize,
+}
+
+impl From<&FileStat> for FileDiffStat {
+    fn from(s: &FileStat) -> Self {
+        Self { path: s.path.to_string(), additions: s.additions, deletions: s.deletions, hunks: s.hunks }
+    }
 }
 
 /// What the actor publishes.
@@ -243,6 +257,38 @@ pub enum Event {
     Rejected {
         /// Why.
         reason: String,
+    },
+    /// The review view: every file of diff.patch with its hunks (ids, headers, review states,
+    /// lines with old/new numbers). Answers [`Command::Snapshot`]; also follows an accept, an
+    /// undo and a re-diff.
+    Hunks {
+        /// Files by path.
+        files: Vec<FileHunks>,
+    },
+    /// Review states were set and saved (answers [`Command::SetHunks`]).
+    HunksMarked {
+        /// The hunks and their new states.
+        hunks: Vec<HunkMark>,
+    },
+    /// An accept finished. Files refused because they changed since the diff are in
+    /// `report.conflicts` (they were left untouched).
+    Accepted {
+        /// What landed, what was refused, the commit.
+        report: Box<AcceptReport>,
+        /// Process exit code for one-shot front ends (0, 4 refused files, 1 git failed).
+        exit_code: i32,
+        /// What to do about refused files.
+        suggestion: Option<String>,
+    },
+    /// The last accept was undone.
+    Undone {
+        /// What was restored.
+        report: Box<UndoReport>,
+    },
+    /// An accept or undo that was interrupted (the process killed) was rolled back first.
+    Recovered {
+        /// What was restored.
+        report: RecoveryReport,
     },
     /// Provider or model changed for the next run.
     ProviderChanged {

@@ -13,6 +13,7 @@ pub mod bus;
 pub(crate) mod checks;
 pub mod events;
 pub mod resume;
+mod review;
 pub mod run;
 mod scheduler;
 pub mod summary;
@@ -221,8 +222,19 @@ impl Actor {
                 self.session.config.model = Some(m);
                 self.reconfigure();
             }
-            Command::SetHunks(_) | Command::Accept { .. } | Command::Undo | Command::Snapshot => {
-                self.bus.emit(Event::Rejected { reason: "not available yet".into() });
+            cmd @ (Command::SetHunks(_)
+            | Command::Accept { .. }
+            | Command::Undo
+            | Command::Snapshot
+            | Command::Rediff) => {
+                // A run rewrites code/ and state.json as it goes: review waits for it.
+                if self.running() {
+                    self.bus.emit(Event::Rejected {
+                        reason: "a codegen run is active; review and accept when it ends (or /cancel it)".into(),
+                    });
+                    return true;
+                }
+                review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), cmd).await;
             }
             Command::Shutdown => return false,
         }

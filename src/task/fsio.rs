@@ -50,6 +50,10 @@ pub enum WriteError {
     },
 }
 
+/// The name prefix of the temp files atomic writes create next to their targets; a file with
+/// this prefix that outlives its writer (a killed process) is garbage.
+pub const TEMP_PREFIX: &str = ".ai-tools-tmp-";
+
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
     move |source| WriteError::Io { path: path.to_path_buf(), source }
 }
@@ -165,7 +169,7 @@ impl SafeDir {
 /// [`WriteError::Io`] naming the path; the old file, if any, is left as it was.
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".ai-tools-tmp-").tempfile_in(dir).map_err(io_err(path))?;
+    let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir).map_err(io_err(path))?;
     tmp.write_all(bytes).map_err(io_err(path))?;
     tmp.as_file().set_permissions(fs::Permissions::from_mode(mode)).map_err(io_err(path))?;
     tmp.as_file().sync_all().map_err(io_err(path))?;

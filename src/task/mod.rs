@@ -9,6 +9,7 @@
 //!   code/files/<path>           generated files: the single source of truth
 //!   code/manifest.json          targets and actions of the run that wrote code/files
 //!   code/diff.patch             unified diff of code/files against the working tree (derived)
+//!   code/base/<blob id>         the bytes diff.patch was made against, for merging after drift
 //!   code/archive/<run-id>/      earlier outputs moved aside by a redo
 //!   state.json                  phase, stage, run id, base hashes, per-file status
 //!   logs/                       run logs and provider transcripts
@@ -109,6 +110,10 @@ impl TaskDir {
     /// `code/diff.patch`.
     pub fn diff_patch(&self) -> PathBuf {
         self.root.join("code/diff.patch")
+    }
+    /// `code/base/`: base blobs kept by the diff stage.
+    pub fn base_dir(&self) -> PathBuf {
+        self.root.join("code/base")
     }
     /// `code/archive/<run_id>/`.
     pub fn archive_dir(&self, run_id: &str) -> PathBuf {

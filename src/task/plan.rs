@@ -232,7 +232,8 @@ fn read_optional_json(path: &Path) -> Result<Option<String>, PlanError> {
     Ok(Some(serde_json::to_string_pretty(&value).unwrap_or(text)))
 }
 
-fn title_of(plan_md: &str, fallback: &str) -> String {
+/// The plan's title: the first `# ` heading of `plan_md`, or `fallback` when it has none.
+pub fn title_of(plan_md: &str, fallback: &str) -> String {
     plan_md
         .lines()
         .find_map(|l| l.strip_prefix("# ").map(|t| t.trim().to_owned()))

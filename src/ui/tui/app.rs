@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::orchestrator::Event;
+use crate::review::view::{FileHunks, HunkState, HunkView};
 use crate::task::state::{Phase, RunStatus, Stage};
 use crate::ui::tui::cmdline::CmdLine;
-use crate::ui::tui::diffmodel::{FileDiffModel, HunkInput};
+use crate::ui::tui::diffmodel::FileDiffModel;
 use crate::ui::tui::highlight::Highlighter;
 use crate::ui::tui::theme::Theme;
 
@@ -274,8 +275,25 @@ impl App {
         }
     }
 
-    /// Replaces a file's hunks (from a snapshot or a re-diff).
-    pub fn set_hunks(&mut self, path: &str, hunks: &[HunkInput]) {
+    /// Replaces the whole diff with `files` (from a snapshot, an accept or a re-diff).
+    pub fn set_files(&mut self, files: &[FileHunks]) {
+        let stale: Vec<String> = self.diffs.keys().filter(|p| !files.iter().any(|f| &f.path == *p)).cloned().collect();
+        for p in stale {
+            self.set_hunks(&p, &[]);
+        }
+        for f in files {
+            self.set_hunks(&f.path, &f.hunks);
+            let row = self.file_mut(&f.path);
+            row.action =
+                serde_json::to_value(f.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            if row.progress == FileProgress::Queued {
+                row.progress = FileProgress::Done;
+            }
+        }
+    }
+
+    /// Replaces a file's hunks.
+    pub fn set_hunks(&mut self, path: &str, hunks: &[HunkView]) {
         self.diff_version += 1;
         self.hl.forget(path);
         if hunks.is_empty() {
@@ -283,11 +301,7 @@ impl App {
         } else {
             self.diffs.insert(path.to_owned(), FileDiffModel::new(path, self.diff_version, hunks));
         }
-        let (adds, dels) = hunks.iter().flat_map(|h| &h.lines).fold((0, 0), |(a, d), l| match l.as_bytes().first() {
-            Some(b'+') => (a + 1, d),
-            Some(b'-') => (a, d + 1),
-            _ => (a, d),
-        });
+        let (adds, dels) = hunks.iter().fold((0, 0), |(a, d), h| (a + h.additions, d + h.deletions));
         let f = self.file_mut(path);
         f.additions = adds;
         f.deletions = dels;
@@ -472,6 +486,47 @@ impl App {
                 self.log_line(format!("{path}: {how} after {attempts} attempts"));
             }
             Event::RunLogWritten { markdown, .. } => self.log_line(format!("run log: {}", markdown.display())),
+            Event::Hunks { files } => self.set_files(files),
+            Event::HunksMarked { hunks } => {
+                for m in hunks {
+                    for d in self.diffs.values_mut() {
+                        if let Some(h) = d.hunks.iter_mut().find(|h| h.id == m.id) {
+                            h.accepted = m.state == HunkState::Accepted;
+                        }
+                    }
+                }
+            }
+            Event::Accepted { report, suggestion, .. } => {
+                let n: usize = report.landed.iter().map(|l| l.hunks.len()).sum();
+                let files: Vec<&str> = report.landed.iter().map(|l| l.path.as_str()).collect();
+                self.log_line(match report.accept {
+                    Some(k) => format!("accept #{k}: {n} hunks landed in {} files: {}", files.len(), files.join(", ")),
+                    None => "accept: nothing to apply (no accepted hunks)".to_owned(),
+                });
+                for c in &report.conflicts {
+                    self.log_line(format!("REFUSED {}: {}", c.path, c.reason));
+                }
+                if let Some(c) = &report.commit {
+                    self.log_line(format!("committed {}", c.id));
+                }
+                if let Some(e) = &report.git_error {
+                    self.log_line(format!("git: {e}"));
+                }
+                if let Some(s) = suggestion {
+                    self.log_line(format!("what to do: {s}"));
+                }
+                self.log_line(format!("{} hunks remain for review; /undo reverts this accept", report.remaining));
+            }
+            Event::Undone { report } => {
+                self.log_line(format!("undid accept #{}: restored {}", report.accept, report.restored.join(", ")));
+            }
+            Event::Recovered { report } => {
+                self.log_line(format!(
+                    "recovered an interrupted accept: restored {} files, removed {} temp files",
+                    report.restored.len(),
+                    report.temp_files
+                ));
+            }
         }
     }
 

@@ -8,17 +8,17 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-/// One hunk as the pane receives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HunkInput {
-    /// Stable hunk id.
-    pub id: String,
-    /// The `@@ -a,b +c,d @@` line.
-    pub header: String,
-    /// Body lines as in the patch: first byte ` `, `+`, `-` or `\`, no trailing newline.
-    pub lines: Vec<String>,
-    /// Review state.
-    pub accepted: bool,
+use crate::review::patchset::LineKind;
+use crate::review::view::{HunkState, HunkView};
+
+/// Pairs the i-th removed row with the i-th added row of a change block, for emphasis.
+fn pair_up(rows: &mut [Row], removes: &mut Vec<usize>, adds: &mut Vec<usize>) {
+    for (r, a) in removes.iter().zip(adds.iter()) {
+        rows[*r].pair = Some(*a);
+        rows[*a].pair = Some(*r);
+    }
+    removes.clear();
+    adds.clear();
 }
 
 /// What a row shows.
@@ -87,27 +87,18 @@ pub struct FileDiffModel {
     emphasis: HashMap<usize, Vec<Range<usize>>>,
 }
 
-/// Parses `@@ -a[,b] +c[,d] @@` into (a, c).
-pub fn header_starts(h: &str) -> (u32, u32) {
-    let mut it = h.split_whitespace().skip(1);
-    let num = |s: Option<&str>| -> u32 {
-        s.and_then(|x| x.trim_start_matches(['-', '+']).split(',').next().and_then(|n| n.parse().ok())).unwrap_or(0)
-    };
-    (num(it.next()), num(it.next()))
-}
-
 /// Longest line (in characters) the pane computes emphasis for.
 const EMPH_MAX: usize = 500;
 
 impl FileDiffModel {
-    /// Rows for `hunks` of `path`.
-    pub fn new(path: &str, version: u64, hunks: &[HunkInput]) -> Self {
+    /// Rows for `hunks` of `path` (as the review engine lists them, with line numbers).
+    pub fn new(path: &str, version: u64, hunks: &[HunkView]) -> Self {
         let mut m = FileDiffModel { path: path.to_owned(), version, ..Default::default() };
         for (hi, h) in hunks.iter().enumerate() {
             let mut meta = HunkMeta {
                 id: h.id.clone(),
                 header: h.header.clone(),
-                accepted: h.accepted,
+                accepted: h.state == HunkState::Accepted,
                 row: m.rows.len(),
                 new_rows: Vec::new(),
                 old_rows: Vec::new(),
@@ -121,104 +112,55 @@ impl FileDiffModel {
                 side_idx: 0,
                 pair: None,
             });
-            let mut removes: Vec<usize> = Vec::new();
-            let mut adds: Vec<usize> = Vec::new();
-            let flush = |m: &mut FileDiffModel, removes: &mut Vec<usize>, adds: &mut Vec<usize>| {
-                for (r, a) in removes.iter().zip(adds.iter()) {
-                    m.rows[*r].pair = Some(*a);
-                    m.rows[*a].pair = Some(*r);
-                }
-                removes.clear();
-                adds.clear();
-            };
-            for line in &h.lines {
-                let (sign, text) = line.split_at(line.len().min(1));
+            let (mut removes, mut adds): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+            for l in &h.lines {
                 let idx = m.rows.len();
-                let row = match sign {
-                    "+" => {
-                        adds.push(idx);
-                        meta.new_rows.push(idx);
-                        Row {
-                            kind: RowKind::Add,
-                            hunk: hi,
-                            old_no: None,
-                            new_no: None,
-                            text: text.into(),
-                            side_idx: meta.new_rows.len() - 1,
-                            pair: None,
-                        }
-                    }
-                    "-" => {
-                        if !adds.is_empty() {
-                            flush(&mut m, &mut removes, &mut adds);
-                        }
+                let kind = match l.kind {
+                    LineKind::Add => RowKind::Add,
+                    LineKind::Remove => RowKind::Remove,
+                    LineKind::Context => RowKind::Context,
+                };
+                if kind == RowKind::Context || (kind == RowKind::Remove && !adds.is_empty()) {
+                    pair_up(&mut m.rows, &mut removes, &mut adds);
+                }
+                let side_idx = match kind {
+                    RowKind::Remove => {
                         removes.push(idx);
                         meta.old_rows.push(idx);
-                        Row {
-                            kind: RowKind::Remove,
-                            hunk: hi,
-                            old_no: None,
-                            new_no: None,
-                            text: text.into(),
-                            side_idx: meta.old_rows.len() - 1,
-                            pair: None,
-                        }
+                        meta.old_rows.len() - 1
                     }
-                    "\\" => Row {
+                    _ => {
+                        if kind == RowKind::Add {
+                            adds.push(idx);
+                        }
+                        meta.new_rows.push(idx);
+                        meta.new_rows.len() - 1
+                    }
+                };
+                let no = |n: Option<usize>| n.and_then(|n| u32::try_from(n).ok());
+                m.rows.push(Row {
+                    kind,
+                    hunk: hi,
+                    old_no: no(l.old),
+                    new_no: no(l.new),
+                    text: l.text.clone(),
+                    side_idx,
+                    pair: None,
+                });
+                if l.no_newline {
+                    m.rows.push(Row {
                         kind: RowKind::NoNewline,
                         hunk: hi,
                         old_no: None,
                         new_no: None,
-                        text: line.clone(),
+                        text: "\\ No newline at end of file".into(),
                         side_idx: 0,
                         pair: None,
-                    },
-                    _ => {
-                        flush(&mut m, &mut removes, &mut adds);
-                        meta.new_rows.push(idx);
-                        Row {
-                            kind: RowKind::Context,
-                            hunk: hi,
-                            old_no: None,
-                            new_no: None,
-                            text: text.into(),
-                            side_idx: meta.new_rows.len() - 1,
-                            pair: None,
-                        }
-                    }
-                };
-                m.rows.push(row);
-            }
-            flush(&mut m, &mut removes, &mut adds);
-            m.hunks.push(meta);
-        }
-        // Line numbers: header starts are 1-based numbers of the first line (0 for an empty side).
-        for h in &m.hunks {
-            let (o0, n0) = header_starts(&h.header);
-            let (mut o, mut n) = (o0.max(1), n0.max(1));
-            let end = m.rows[h.row + 1..]
-                .iter()
-                .position(|r| r.kind == RowKind::Header)
-                .map_or(m.rows.len(), |p| h.row + 1 + p);
-            for r in &mut m.rows[h.row + 1..end] {
-                match r.kind {
-                    RowKind::Context => {
-                        r.old_no = Some(o);
-                        r.new_no = Some(n);
-                        o += 1;
-                        n += 1;
-                    }
-                    RowKind::Add => {
-                        r.new_no = Some(n);
-                        n += 1;
-                    }
-                    RowKind::Remove => {
-                        r.old_no = Some(o);
-                        o += 1;
-                    }
-                    _ => {}
+                    });
                 }
             }
+            pair_up(&mut m.rows, &mut removes, &mut adds);
+            m.hunks.push(meta);
         }
         m
     }
@@ -317,13 +259,12 @@ mod tests {
     #![allow(clippy::single_range_in_vec_init)]
     use super::*;
 
-    fn hunk(header: &str, lines: &[&str]) -> HunkInput {
-        HunkInput {
-            id: "h".into(),
-            header: header.into(),
-            lines: lines.iter().map(|s| (*s).to_owned()).collect(),
-            accepted: true,
-        }
+    /// The hunk a one-hunk patch of `a.py` parses to, through the review engine.
+    fn hunk(header: &str, lines: &[&str]) -> HunkView {
+        let text = format!("diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n{header}\n{}\n", lines.join("\n"));
+        let patch = crate::review::patchset::parse(text.as_bytes()).unwrap();
+        let files = crate::review::view::files(&patch, &crate::task::state::TaskState::default());
+        files[0].hunks[0].clone()
     }
 
     #[test]

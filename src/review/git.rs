@@ -1,0 +1,143 @@
+//! Git through its command line: committing exactly the accepted paths, staging them, and
+//! reading base blobs from the object store.
+//!
+//! Invariants: pathspecs are literal (`GIT_LITERAL_PATHSPECS=1`, git(1)), so a path is never a
+//! glob; `GIT_INDEX_FILE` from the caller's environment is ignored; a commit uses
+//! `git commit --only -- <paths>` (git-commit(1)), which commits those paths' working-tree
+//! content from a temporary index built from HEAD and leaves every other staged or unstaged
+//! change exactly as it was. New files are made known to git with `git add --intent-to-add`
+//! first (and forgotten again if the commit fails). Undo of an accept that staged its paths
+//! unstages them again.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::review::ReviewError;
+use crate::task::relpath::RelPath;
+
+/// A git work tree (the repo root or a directory inside one).
+#[derive(Debug, Clone)]
+pub struct Git {
+    dir: PathBuf,
+}
+
+impl Git {
+    /// The work tree containing `dir`, or `None` when it is not in one (or git is missing).
+    pub fn discover(dir: &Path) -> Option<Self> {
+        let g = Self { dir: dir.to_path_buf() };
+        let out = g.command(&["rev-parse", "--is-inside-work-tree"]).output().ok()?;
+        (out.status.success() && out.stdout.starts_with(b"true")).then_some(g)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("git");
+        c.arg("-C").arg(&self.dir).args(args).env("GIT_LITERAL_PATHSPECS", "1").env_remove("GIT_INDEX_FILE");
+        c
+    }
+
+    fn run(&self, args: &[&str], paths: &[&RelPath]) -> Result<Output, ReviewError> {
+        let mut c = self.command(args);
+        if !paths.is_empty() {
+            c.arg("--").args(paths.iter().map(|p| p.as_str()));
+        }
+        let shown = args.join(" ");
+        let out = c.output().map_err(|e| ReviewError::Git { args: shown.clone(), stderr: e.to_string() })?;
+        if out.status.success() {
+            Ok(out)
+        } else {
+            Err(ReviewError::Git { args: shown, stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned() })
+        }
+    }
+
+    /// The bytes of blob `id` when the object store has it.
+    pub fn blob(&self, id: &str) -> Option<Vec<u8>> {
+        if id.len() != 40 || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let out = self.command(&["cat-file", "blob", id]).output().ok()?;
+        out.status.success().then_some(out.stdout)
+    }
+
+    /// Stages `paths` as they are in the working tree, deletions included (aggressive mode):
+    /// `git update-index --add --remove`.
+    ///
+    /// # Errors
+    /// [`ReviewError::Git`] with git's message.
+    pub fn stage(&self, paths: &[&RelPath]) -> Result<(), ReviewError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        self.run(&["update-index", "--add", "--remove"], paths).map(|_| ())
+    }
+
+    /// Unstages `paths` (index entries back to HEAD's, or removed in a repo without commits),
+    /// as `git reset -q -- <paths>` does.
+    ///
+    /// # Errors
+    /// [`ReviewError::Git`] with git's message.
+    pub fn unstage(&self, paths: &[&RelPath]) -> Result<(), ReviewError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        if self.has_head() {
+            self.run(&["reset", "--quiet"], paths).map(|_| ())
+        } else {
+            self.run(&["rm", "--cached", "--quiet", "--ignore-unmatch"], paths).map(|_| ())
+        }
+    }
+
+    fn has_head(&self) -> bool {
+        self.command(&["rev-parse", "--verify", "-q", "HEAD"]).output().is_ok_and(|o| o.status.success())
+    }
+
+    /// Which of `paths` the index knows.
+    fn tracked(&self, paths: &[&RelPath]) -> Result<Vec<String>, ReviewError> {
+        let out = self.run(&["ls-files", "-z"], paths)?;
+        Ok(out
+            .stdout
+            .split(|&c| c == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect())
+    }
+
+    /// Commits exactly `paths` (their working-tree content) with `message`; other staged and
+    /// unstaged changes stay as they are. Returns the new commit id, or `None` when the paths
+    /// hold no change against HEAD.
+    ///
+    /// # Errors
+    /// [`ReviewError::Git`] with git's message (no identity configured, a hook refused, …).
+    pub fn commit_only(&self, paths: &[&RelPath], message: &str) -> Result<Option<String>, ReviewError> {
+        // ls-files prints paths relative to the directory it runs in, as ours are.
+        let tracked = self.tracked(paths)?;
+        let known = |p: &RelPath| tracked.iter().any(|t| t == p.as_str());
+        let untracked: Vec<&RelPath> =
+            paths.iter().copied().filter(|p| !known(p) && p.join_to(&self.dir).is_file()).collect();
+        let commit: Vec<&RelPath> = paths.iter().copied().filter(|p| known(p) || untracked.contains(p)).collect();
+        if commit.is_empty() {
+            return Ok(None);
+        }
+        if !untracked.is_empty() {
+            self.run(&["add", "--intent-to-add", "--force"], &untracked)?;
+        }
+        let has_head =
+            self.command(&["rev-parse", "--verify", "-q", "HEAD"]).output().is_ok_and(|o| o.status.success());
+        let changed = !has_head || {
+            let mut c = self.command(&["diff", "--quiet", "HEAD"]);
+            c.arg("--").args(commit.iter().map(|p| p.as_str()));
+            c.status().map_or(true, |s| !s.success())
+        };
+        if !changed {
+            return Ok(None);
+        }
+        let done = self.run(&["commit", "--quiet", "--only", "-m", message], &commit);
+        if let Err(e) = done {
+            if !untracked.is_empty() {
+                let _ = self.run(&["rm", "--cached", "--quiet", "--ignore-unmatch"], &untracked);
+            }
+            return Err(e);
+        }
+        let head = self.run(&["rev-parse", "HEAD"], &[])?;
+        Ok(Some(String::from_utf8_lossy(&head.stdout).trim().to_owned()))
+    }
+}
