@@ -141,6 +141,10 @@ impl Actor {
                 }
                 _ = finished => {
                     self.current = None;
+                    // Front ends draw hunks from events only: publish the new diff's hunks.
+                    if self.session.task.diff_patch().exists() {
+                        review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), Command::Snapshot).await;
+                    }
                 }
             }
         }

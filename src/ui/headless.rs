@@ -12,6 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::orchestrator::{Command, Event, Handle, RunOptions};
+use crate::ui::describe;
 
 /// Output options.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,12 +50,6 @@ impl Progress {
 
     fn on(&mut self, e: &Event) {
         match e {
-            Event::RunStarted { run_id, providers, model, files, waves, .. } => self.line(&format!(
-                "codegen run {run_id}: {files} files in {waves} waves via {} ({model})",
-                providers.join(" → ")
-            )),
-            Event::Archived { dir } => self.line(&format!("archived earlier outputs to {}", dir.display())),
-            Event::StageChanged { stage } => self.line(&format!("stage: {stage}")),
             Event::WaveStarted { wave, files } => {
                 let bar = self.multi.add(ProgressBar::new(files.len() as u64));
                 bar.set_style(
@@ -65,86 +60,32 @@ impl Progress {
                 bar.set_prefix(wave.to_string());
                 bar.enable_steady_tick(Duration::from_millis(200));
                 self.waves.insert(*wave, bar);
-                if !self.tty {
-                    self.line(&format!("wave {wave}: {}", files.join(", ")));
-                }
             }
             Event::FileStarted { path, wave } => {
                 if let Some(b) = self.waves.get(wave) {
                     b.set_message(path.clone());
                 }
+                return;
             }
-            Event::FileGenerated { path, lines, output_tokens, elapsed_ms, .. } => {
+            Event::FileGenerated { path, .. } | Event::FileFailed { path, .. } => {
                 for b in self.waves.values() {
                     if b.message() == *path {
                         b.inc(1);
                     }
                 }
-                self.line(&format!(
-                    "  generated {path}: {lines} lines, {output_tokens} tokens, {:.1}s",
-                    *elapsed_ms as f64 / 1000.0
-                ));
             }
-            Event::FileFailed { path, error } => self.line(&format!("  FAILED {path}: {error}")),
-            Event::ScopeViolation { target, paths } => {
-                self.line(&format!("  scope: the reply for {target} tried to write {}", paths.join(", ")))
-            }
-            Event::Provider { notice, path } => {
-                self.line(&format!("  provider ({path}): {}", serde_json::to_string(notice).unwrap_or_default()))
-            }
-            Event::WaveFinished { wave, elapsed_ms, ok, failed } => {
+            Event::WaveFinished { wave, elapsed_ms, .. } => {
                 if let Some(b) = self.waves.remove(wave) {
                     b.finish_with_message(format!("done in {:.1}s", *elapsed_ms as f64 / 1000.0));
                 }
-                if !self.tty {
-                    self.line(&format!(
-                        "wave {wave} finished: {ok} ok, {failed} failed, {:.1}s",
-                        *elapsed_ms as f64 / 1000.0
-                    ));
-                }
             }
-            Event::DiffReady { patch, files, additions, deletions } => {
-                self.line(&format!("diff: {} files, +{additions} -{deletions} → {}", files.len(), patch.display()))
-            }
-            Event::Log { level, message } => self.line(&format!("{level}: {message}")),
-            Event::ValidatorSkipped { tool, reason } => self.line(&format!("  validator {tool} skipped: {reason}")),
-            Event::ValidationReported { when, findings, validators, elapsed_ms } => {
-                let tools: Vec<String> = validators.iter().map(|v| format!("{} {}", v.tool, v.findings)).collect();
-                let when =
-                    serde_json::to_value(when).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-                self.line(&format!(
-                    "validation ({when}): {} findings in {:.1}s ({})",
-                    findings.len(),
-                    *elapsed_ms as f64 / 1000.0,
-                    tools.join(", ")
-                ));
-                for f in findings.iter().take(20) {
-                    self.line(&format!(
-                        "  {}:{}:{}: {} {} [{}] {}",
-                        f.file,
-                        f.line,
-                        f.column,
-                        f.tool,
-                        f.code,
-                        f.category,
-                        f.message.lines().next().unwrap_or("")
-                    ));
-                }
-            }
-            Event::RepairAttempted { repair: a } => self.line(&format!(
-                "  repair {} attempt {}: {} → {} findings{}",
-                a.file,
-                a.attempt,
-                a.errors_in.len(),
-                a.errors_out.len(),
-                a.rejected.as_deref().map(|r| format!(" (rejected: {r})")).unwrap_or_default()
-            )),
-            Event::FileRepaired { path, success, remaining, .. } => self.line(&format!(
-                "  repaired {path}: {}",
-                if *success { "clean".to_owned() } else { format!("{remaining} findings left") }
-            )),
-            Event::RunLogWritten { markdown, .. } => self.line(&format!("run log: {}", markdown.display())),
+            // The end of the run is printed by `run_codegen`.
+            Event::Ready { .. } | Event::Failed { .. } => return,
             _ => {}
+        }
+        let bar_shows_it = self.tty && matches!(e, Event::WaveStarted { .. } | Event::WaveFinished { .. });
+        if !bar_shows_it && let Some(l) = describe::line(e) {
+            self.line(&l);
         }
     }
 }

@@ -6,5 +6,7 @@
 //! - [`commands`]: the slash commands the interactive front ends share.
 
 pub mod commands;
+pub mod describe;
 pub mod headless;
+pub mod repl;
 pub mod tui;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::orchestrator::Event;
 use crate::review::view::{FileHunks, HunkState, HunkView};
 use crate::task::state::{Phase, RunStatus, Stage};
+use crate::ui::describe;
 use crate::ui::tui::cmdline::CmdLine;
 use crate::ui::tui::diffmodel::FileDiffModel;
 use crate::ui::tui::highlight::Highlighter;
@@ -322,10 +323,22 @@ impl App {
         self.diffs.get(path).map_or((0, 0), |d| (d.hunks.iter().filter(|h| h.accepted).count(), d.hunks.len()))
     }
 
-    /// Applies one orchestrator event.
+    /// Applies one orchestrator event: updates the panes' state and logs the event's line.
     pub fn on_event(&mut self, e: &Event) {
+        self.apply(e);
+        if let Some(l) = describe::line(e) {
+            for part in l.lines() {
+                self.log_line(part.to_owned());
+            }
+        }
+        if matches!(e, Event::Ready { .. }) {
+            self.status = "ready: review the hunks (Space toggles one), /accept applies the accepted ones".into();
+        }
+    }
+
+    fn apply(&mut self, e: &Event) {
         match e {
-            Event::RunStarted { run_id, providers, model, files, waves, .. } => {
+            Event::RunStarted { providers, model, .. } => {
                 self.run = RunView::Running(Instant::now());
                 self.waves.clear();
                 self.streams.clear();
@@ -337,17 +350,9 @@ impl App {
                     f.findings = 0;
                 }
                 self.provider = (providers.clone(), model.clone());
-                self.log_line(format!(
-                    "run {run_id}: {files} files in {waves} waves via {} ({model})",
-                    providers.join(" → ")
-                ));
             }
             Event::PhaseChanged { phase } => self.phase = *phase,
-            Event::StageChanged { stage } => {
-                self.stage = Some(*stage);
-                self.log_line(format!("stage: {stage}"));
-            }
-            Event::Archived { dir } => self.log_line(format!("archived earlier outputs to {}", dir.display())),
+            Event::StageChanged { stage } => self.stage = Some(*stage),
             Event::WaveStarted { wave, files } => {
                 while self.waves.len() < *wave {
                     self.waves.push(WaveView { files: Vec::new(), done: 0, started: Instant::now(), elapsed: None });
@@ -379,15 +384,13 @@ impl App {
                 self.streams.insert(path.clone(), String::new());
                 self.file_mut(path).progress = FileProgress::Streaming(0);
             }
-            Event::FileGenerated { path, lines, output_tokens, .. } => {
+            Event::FileGenerated { path, .. } => {
                 self.file_mut(path).progress = FileProgress::Done;
                 self.bump_wave(path);
-                self.log_line(format!("generated {path}: {lines} lines, {output_tokens} tokens"));
             }
             Event::FileFailed { path, error } => {
                 self.file_mut(path).progress = FileProgress::Failed(error.clone());
                 self.bump_wave(path);
-                self.log_line(format!("FAILED {path}: {error}"));
             }
             Event::FileMaterialized { path, action, .. } => {
                 let f = self.file_mut(path);
@@ -396,44 +399,17 @@ impl App {
                     f.progress = FileProgress::Done;
                 }
             }
-            Event::ScopeViolation { target, paths } => {
-                self.log_line(format!("scope: the reply for {target} tried to write {}", paths.join(", ")));
-            }
-            Event::Provider { notice, path } => {
-                self.log_line(format!("provider ({path}): {}", serde_json::to_string(notice).unwrap_or_default()));
-            }
-            Event::DiffReady { files, additions, deletions, .. } => {
+            Event::DiffReady { files, .. } => {
                 for s in files {
                     let f = self.file_mut(&s.path);
                     f.additions = s.additions;
                     f.deletions = s.deletions;
                 }
-                self.log_line(format!("diff: {} files, +{additions} −{deletions}", files.len()));
             }
-            Event::Log { level, message } => self.log_line(format!("{level}: {message}")),
-            Event::Ready { summary } => {
-                self.run = RunView::Finished(RunStatus::Ready, "ready for review".into());
-                for l in summary.render().lines() {
-                    self.log_line(l.to_owned());
-                }
-                self.log_line("ready: review the hunks, Space toggles one, /accept applies the accepted ones");
-            }
-            Event::Failed { status, reason, suggestion, .. } => {
-                self.run = RunView::Finished(*status, reason.clone());
-                self.log_line(format!(
-                    "run ended {}: {reason}",
-                    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-                ));
-                self.log_line(format!("what to do: {suggestion}"));
-            }
-            Event::Rejected { reason } => self.log_line(format!("not done: {reason}")),
-            Event::ProviderChanged { providers, model } => {
-                self.provider = (providers.clone(), model.clone());
-                self.log_line(format!("provider for the next run: {} ({model})", providers.join(" → ")));
-            }
-            Event::ContextBuilt { .. } => {}
-            Event::ValidatorSkipped { tool, reason } => self.log_line(format!("validator {tool} skipped: {reason}")),
-            Event::ValidationReported { when, findings, elapsed_ms, .. } => {
+            Event::Ready { .. } => self.run = RunView::Finished(RunStatus::Ready, "ready for review".into()),
+            Event::Failed { status, reason, .. } => self.run = RunView::Finished(*status, reason.clone()),
+            Event::ProviderChanged { providers, model } => self.provider = (providers.clone(), model.clone()),
+            Event::ValidationReported { findings, .. } => {
                 self.findings = findings
                     .iter()
                     .map(|r| FindingView {
@@ -442,10 +418,7 @@ impl App {
                         column: r.column,
                         tool: r.tool.clone(),
                         code: r.code.clone(),
-                        category: serde_json::to_value(r.category)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
+                        category: r.category.to_string(),
                         message: r.message.clone(),
                     })
                     .collect();
@@ -454,38 +427,14 @@ impl App {
                 for f in &mut self.files {
                     f.findings = findings.iter().filter(|r| r.file == f.path).count();
                 }
-                let when = if *when == crate::orchestrator::events::ValidationWhen::BeforeRepair {
-                    "validation"
-                } else {
-                    "after repair"
-                };
-                self.log_line(format!("{when}: {} findings ({:.1}s)", findings.len(), *elapsed_ms as f64 / 1000.0));
             }
-            Event::RepairStarted { path, findings, max_attempts } => {
-                self.log_line(format!("repairing {path}: {findings} findings, up to {max_attempts} attempts"));
-            }
-            Event::RepairAttempted { repair } => {
-                self.repairs.push(RepairView {
-                    file: repair.file.clone(),
-                    attempt: repair.attempt,
-                    errors_in: repair.errors_in.len(),
-                    errors_out: repair.errors_out.len(),
-                    success: repair.success,
-                });
-                let why = repair.rejected.as_deref().map(|r| format!(" (rejected: {r})")).unwrap_or_default();
-                self.log_line(format!(
-                    "repair #{} of {}: {} → {} findings{why}",
-                    repair.attempt,
-                    repair.file,
-                    repair.errors_in.len(),
-                    repair.errors_out.len()
-                ));
-            }
-            Event::FileRepaired { path, success, attempts, remaining, .. } => {
-                let how = if *success { "repaired".to_owned() } else { format!("{remaining} findings left") };
-                self.log_line(format!("{path}: {how} after {attempts} attempts"));
-            }
-            Event::RunLogWritten { markdown, .. } => self.log_line(format!("run log: {}", markdown.display())),
+            Event::RepairAttempted { repair } => self.repairs.push(RepairView {
+                file: repair.file.clone(),
+                attempt: repair.attempt,
+                errors_in: repair.errors_in.len(),
+                errors_out: repair.errors_out.len(),
+                success: repair.success,
+            }),
             Event::Hunks { files } => self.set_files(files),
             Event::HunksMarked { hunks } => {
                 for m in hunks {
@@ -496,37 +445,7 @@ impl App {
                     }
                 }
             }
-            Event::Accepted { report, suggestion, .. } => {
-                let n: usize = report.landed.iter().map(|l| l.hunks.len()).sum();
-                let files: Vec<&str> = report.landed.iter().map(|l| l.path.as_str()).collect();
-                self.log_line(match report.accept {
-                    Some(k) => format!("accept #{k}: {n} hunks landed in {} files: {}", files.len(), files.join(", ")),
-                    None => "accept: nothing to apply (no accepted hunks)".to_owned(),
-                });
-                for c in &report.conflicts {
-                    self.log_line(format!("REFUSED {}: {}", c.path, c.reason));
-                }
-                if let Some(c) = &report.commit {
-                    self.log_line(format!("committed {}", c.id));
-                }
-                if let Some(e) = &report.git_error {
-                    self.log_line(format!("git: {e}"));
-                }
-                if let Some(s) = suggestion {
-                    self.log_line(format!("what to do: {s}"));
-                }
-                self.log_line(format!("{} hunks remain for review; /undo reverts this accept", report.remaining));
-            }
-            Event::Undone { report } => {
-                self.log_line(format!("undid accept #{}: restored {}", report.accept, report.restored.join(", ")));
-            }
-            Event::Recovered { report } => {
-                self.log_line(format!(
-                    "recovered an interrupted accept: restored {} files, removed {} temp files",
-                    report.restored.len(),
-                    report.temp_files
-                ));
-            }
+            _ => {}
         }
     }
 

@@ -1,0 +1,127 @@
+//! One line of text per event, for every front end that shows progress as lines (the headless
+//! CLI's stderr, the REPL, the TUI's log pane). `None` for events that are not worth a line
+//! (stream deltas, context packages).
+
+use crate::orchestrator::Event;
+use crate::orchestrator::events::ValidationWhen;
+
+fn status_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The line for `e`.
+pub fn line(e: &Event) -> Option<String> {
+    Some(match e {
+        Event::RunStarted { run_id, providers, model, files, waves, .. } => {
+            format!("codegen run {run_id}: {files} files in {waves} waves via {} ({model})", providers.join(" → "))
+        }
+        Event::PhaseChanged { phase } => format!("phase: {phase}"),
+        Event::StageChanged { stage } => format!("stage: {stage}"),
+        Event::Archived { dir } => format!("archived earlier outputs to {}", dir.display()),
+        Event::WaveStarted { wave, files } => format!("wave {wave}: {}", files.join(", ")),
+        Event::WaveFinished { wave, elapsed_ms, ok, failed } => {
+            format!("wave {wave} finished: {ok} ok, {failed} failed, {:.1}s", *elapsed_ms as f64 / 1000.0)
+        }
+        Event::FileStarted { path, .. } => format!("  generating {path}…"),
+        Event::FileGenerated { path, lines, output_tokens, elapsed_ms, .. } => {
+            format!("  generated {path}: {lines} lines, {output_tokens} tokens, {:.1}s", *elapsed_ms as f64 / 1000.0)
+        }
+        Event::FileFailed { path, error } => format!("  FAILED {path}: {error}"),
+        Event::ScopeViolation { target, paths } => {
+            format!("  scope: the reply for {target} tried to write {}", paths.join(", "))
+        }
+        Event::Provider { notice, path } => {
+            format!("  provider ({path}): {}", serde_json::to_string(notice).unwrap_or_default())
+        }
+        Event::DiffReady { patch, files, additions, deletions } => {
+            format!("diff: {} files, +{additions} -{deletions} → {}", files.len(), patch.display())
+        }
+        Event::Log { level, message } => format!("{level}: {message}"),
+        Event::Ready { summary } => {
+            format!("{}ready: the diff is at {}", summary.render(), summary.diff_patch.display())
+        }
+        Event::Failed { status, reason, suggestion, .. } => {
+            format!("run ended {}: {reason}\n  what to do: {suggestion}", status_name(status))
+        }
+        Event::Rejected { reason } => format!("not done: {reason}"),
+        Event::ProviderChanged { providers, model } => {
+            format!("provider for the next run: {} ({model})", providers.join(" → "))
+        }
+        Event::ValidatorSkipped { tool, reason } => format!("validator {tool} skipped: {reason}"),
+        Event::ValidationReported { when, findings, validators, elapsed_ms } => {
+            let w = if *when == ValidationWhen::BeforeRepair { "validation" } else { "after repair" };
+            let tools: Vec<String> = validators.iter().map(|v| format!("{} {}", v.tool, v.findings)).collect();
+            let mut s = format!(
+                "{w}: {} findings in {:.1}s ({})",
+                findings.len(),
+                *elapsed_ms as f64 / 1000.0,
+                tools.join(", ")
+            );
+            for f in findings.iter().take(20) {
+                let first = f.message.lines().next().unwrap_or("");
+                s.push_str(&format!(
+                    "\n  {}:{}:{}: {} {} [{}] {first}",
+                    f.file, f.line, f.column, f.tool, f.code, f.category
+                ));
+            }
+            if findings.len() > 20 {
+                s.push_str(&format!("\n  … and {} more", findings.len() - 20));
+            }
+            s
+        }
+        Event::RepairStarted { path, findings, max_attempts } => {
+            format!("repairing {path}: {findings} findings, up to {max_attempts} attempts")
+        }
+        Event::RepairAttempted { repair } => {
+            let why = repair.rejected.as_deref().map(|r| format!(" (rejected: {r})")).unwrap_or_default();
+            format!(
+                "  repair #{} of {}: {} → {} findings{why}",
+                repair.attempt,
+                repair.file,
+                repair.errors_in.len(),
+                repair.errors_out.len()
+            )
+        }
+        Event::FileRepaired { path, success, attempts, remaining, .. } => {
+            let how = if *success { "repaired".to_owned() } else { format!("{remaining} findings left") };
+            format!("{path}: {how} after {attempts} attempts")
+        }
+        Event::RunLogWritten { markdown, .. } => format!("run log: {}", markdown.display()),
+        Event::HunksMarked { hunks } => format!("{} hunk states saved", hunks.len()),
+        Event::Accepted { report, suggestion, .. } => {
+            let n: usize = report.landed.iter().map(|l| l.hunks.len()).sum();
+            let files: Vec<&str> = report.landed.iter().map(|l| l.path.as_str()).collect();
+            let mut s = match report.accept {
+                Some(k) => format!("accept #{k}: {n} hunks landed in {} files: {}", files.len(), files.join(", ")),
+                None => "accept: nothing to apply (no accepted hunks)".to_owned(),
+            };
+            for c in &report.conflicts {
+                s.push_str(&format!("\n  REFUSED {}: {}", c.path, c.reason));
+            }
+            if let Some(c) = &report.commit {
+                s.push_str(&format!("\n  committed {}", c.id));
+            }
+            if let Some(e) = &report.git_error {
+                s.push_str(&format!("\n  git: {e}"));
+            }
+            if let Some(x) = suggestion {
+                s.push_str(&format!("\n  what to do: {x}"));
+            }
+            s.push_str(&format!("\n  {} hunks remain for review; /undo reverts this accept", report.remaining));
+            s
+        }
+        Event::Undone { report } => format!("undid accept #{}: restored {}", report.accept, report.restored.join(", ")),
+        Event::Recovered { report } => format!(
+            "recovered an interrupted accept: restored {} files, removed {} temp files",
+            report.restored.len(),
+            report.temp_files
+        ),
+        Event::ContextBuilt { .. }
+        | Event::FileDelta { .. }
+        | Event::FileRestart { .. }
+        | Event::FileMaterialized { .. }
+        | Event::Hunks { .. } => {
+            return None;
+        }
+    })
+}
