@@ -57,6 +57,8 @@ pub enum Cmd {
     Accept(AcceptArgs),
     /// Restore the files of the last accept (when they still hold what it wrote).
     Undo(UndoArgs),
+    /// A plain line-based front end with the workbench's commands.
+    Repl,
     /// Manage tasks.
     Task {
         /// What to do.

@@ -179,6 +179,20 @@ pub fn run(cli: Cli) -> Result<i32> {
             let repo = resolve_repo(&common)?;
             review::undo(&locate_task(&repo, &common)?, &repo, &a)
         }
+        Some(Cmd::Repl) => {
+            let s = session(&common)?;
+            let _log = init_file_logging();
+            let depth = ColorDepth::detect(|k| std::env::var(k).ok());
+            let theme = Theme::load(common.theme.as_deref().unwrap_or(&s.config.theme), depth)
+                .map_err(|e| bad_input(e.to_string()))?;
+            runtime()?.block_on(async move {
+                let (handle, events, join) = orchestrator::spawn(s);
+                let r = ai_tools::ui::repl::run(handle, events, theme).await;
+                let _ = join.await;
+                r
+            })?;
+            Ok(0)
+        }
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;
             let t = task::scaffold(&repo, &slug, title.as_deref())?;

@@ -252,6 +252,7 @@ fn accept(
     let mut marks: Vec<(String, bool)> = Vec::new();
     let mut n = 0;
     'files: for f in &files {
+        println!("{}", render::header(f, theme));
         let mut rest: Option<bool> = None;
         for h in &f.hunks {
             n += 1;

@@ -114,9 +114,14 @@ pub fn hunk(f: &FileHunks, h: &HunkView, hl: &mut Highlighter, theme: &Theme) ->
     out
 }
 
+/// A file's header line: path and +/− counts.
+pub fn header(f: &FileHunks, theme: &Theme) -> String {
+    paint(&format!("── {} (+{} −{})", f.path, f.additions, f.deletions), theme.title)
+}
+
 /// Every hunk of a file, under a file header.
 pub fn file(f: &FileHunks, hl: &mut Highlighter, theme: &Theme) -> String {
-    let mut out = format!("{}\n", paint(&format!("── {} (+{} −{})", f.path, f.additions, f.deletions), theme.title));
+    let mut out = format!("{}\n", header(f, theme));
     for h in &f.hunks {
         out.push_str(&hunk(f, h, hl, theme));
     }

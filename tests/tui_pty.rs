@@ -1,0 +1,108 @@
+//! End to end through a real terminal: the `ai-tools` workbench in a tmux pseudo-terminal
+//! against a loopback provider speaking the OpenAI wire format. Types `/codegen`, waits for
+//! ready, `/diff`s a file with two hunks, rejects the first with Space, `/accept`s, and checks
+//! the working tree holds exactly the second hunk.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const OLD: &str = "import sys\n\n\ndef add(a, b):\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(1, 2))\n";
+const NEW: &str = "import sys\n\n\ndef add(a: int, b: int) -> int:\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(int(sys.argv[1]), 2))\n";
+/// OLD with only the second change.
+const SECOND_ONLY: &str = "import sys\n\n\ndef add(a, b):\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(int(sys.argv[1]), 2))\n";
+
+struct Tmux(String);
+
+impl Tmux {
+    fn run(args: &[&str]) -> String {
+        let out = Command::new("tmux").args(args).output().expect("tmux is installed (.ci/run installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn keys(&self, keys: &[&str]) {
+        let mut a = vec!["send-keys", "-t", self.0.as_str()];
+        a.extend_from_slice(keys);
+        Self::run(&a);
+    }
+    fn literal(&self, text: &str) {
+        Self::run(&["send-keys", "-t", &self.0, "-l", text]);
+    }
+    fn screen(&self) -> String {
+        Self::run(&["capture-pane", "-p", "-t", &self.0])
+    }
+    fn wait_for(&self, needle: &str, secs: u64) -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(Instant::now() < end, "timed out waiting for {needle:?}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        Self::run(&["kill-session", "-t", &self.0]);
+    }
+}
+
+#[test]
+fn codegen_review_and_accept_in_a_real_terminal() {
+    let repo = repo_with(&[("calc/__init__.py", ""), ("calc/ops.py", OLD)]);
+    let r = repo.path();
+    write_task(
+        r,
+        "typed",
+        "# Type the calculator\n",
+        r#"{"files": [{"path": "calc/ops.py", "action": "modify", "description": "types and argv"}]}"#,
+    );
+    let server = serve(|_| Reply::Sse(openai_text_stream(&format!("```python\n{NEW}```\n"))));
+    let bin = env!("CARGO_BIN_EXE_ai-tools");
+    let name = format!("ai-tools-e2e-{}", std::process::id());
+    let cmd = format!(
+        "env -u ANTHROPIC_API_KEY -u OLLAMA_HOST OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-e2e-0000 AI_TOOLS_CONFIG={}/none.toml TERM=xterm-256color {bin} --repo {} --provider openai",
+        server.url(),
+        r.display(),
+        r.display()
+    );
+    Tmux::run(&["new-session", "-d", "-s", &name, "-x", "160", "-y", "48", &cmd]);
+    let t = Tmux(name);
+    t.wait_for("Phases", 20);
+
+    t.keys(&["/"]);
+    t.literal("codegen");
+    t.keys(&["Enter"]);
+    t.wait_for("ready: review the hunks", 60);
+
+    t.keys(&["/"]);
+    t.literal("diff calc/ops.py");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("hunk 1/2", 10);
+    assert!(s.contains("Diff: calc/ops.py"), "{s}");
+
+    // The cursor starts on hunk 1's header: Space rejects hunk 1.
+    t.keys(&["Space"]);
+    t.wait_for("hunk 1/2 ✗ rejected", 10);
+
+    t.keys(&["/"]);
+    t.literal("accept");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("accept #1", 20);
+    assert!(s.contains("1 hunks landed in 1 files"), "{s}");
+    assert_eq!(std::fs::read_to_string(r.join("calc/ops.py")).unwrap(), SECOND_ONLY);
+
+    // Nothing accepted is left unapplied: q quits at once.
+    t.keys(&["q"]);
+    let end = Instant::now() + Duration::from_secs(10);
+    while !Tmux::run(&["list-sessions"]).lines().all(|l| !l.starts_with(&t.0)) {
+        assert!(Instant::now() < end, "the workbench did not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
