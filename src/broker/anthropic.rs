@@ -17,8 +17,7 @@ use crate::broker::Provider;
 use crate::broker::http::{self, SseReader, Timeouts};
 use crate::broker::openai::parse_arguments;
 use crate::broker::types::{
-    Capabilities, ChatRequest, ChatResponse, ChatRole, DeltaSink, ErrorKind, ProviderError, StreamDelta, ToolCall,
-    ToolChoice,
+    Capabilities, ChatRequest, ChatResponse, DeltaSink, ErrorKind, ProviderError, StreamDelta, ToolCall, ToolChoice,
 };
 
 /// The Anthropic provider.
@@ -59,17 +58,7 @@ impl AnthropicProvider {
     }
 
     fn body(&self, req: &ChatRequest) -> Value {
-        let messages: Vec<Value> = req
-            .messages
-            .iter()
-            .map(|m| {
-                let role = match m.role {
-                    ChatRole::User => "user",
-                    ChatRole::Assistant => "assistant",
-                };
-                json!({"role": role, "content": m.content})
-            })
-            .collect();
+        let messages = req.wire_messages(false);
         let mut body = json!({
             "model": self.model,
             "max_tokens": req.max_tokens,

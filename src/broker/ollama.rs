@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::broker::Provider;
 use crate::broker::http::{self, NdjsonReader, Timeouts};
 use crate::broker::types::{
-    Capabilities, ChatRequest, ChatResponse, ChatRole, DeltaSink, ErrorKind, ProviderError, StreamDelta, ToolCall,
+    Capabilities, ChatRequest, ChatResponse, DeltaSink, ErrorKind, ProviderError, StreamDelta, ToolCall,
 };
 
 /// The Ollama provider.
@@ -42,17 +42,7 @@ impl OllamaProvider {
     }
 
     fn body(&self, req: &ChatRequest) -> Value {
-        let mut messages = Vec::new();
-        if let Some(s) = &req.system {
-            messages.push(json!({"role": "system", "content": s}));
-        }
-        for m in &req.messages {
-            let role = match m.role {
-                ChatRole::User => "user",
-                ChatRole::Assistant => "assistant",
-            };
-            messages.push(json!({"role": role, "content": m.content}));
-        }
+        let messages = req.wire_messages(true);
         let mut options = json!({"num_predict": req.max_tokens});
         if let Some(t) = req.temperature {
             options["temperature"] = json!(t);

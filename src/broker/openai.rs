@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use crate::broker::Provider;
 use crate::broker::http::{self, SseReader, Timeouts};
 use crate::broker::types::{
-    Capabilities, ChatRequest, ChatResponse, ChatRole, DeltaSink, ErrorKind, ProviderError, StreamDelta, ToolCall,
-    ToolChoice,
+    Capabilities, ChatRequest, ChatResponse, DeltaSink, ErrorKind, ProviderError, StreamDelta, ToolCall, ToolChoice,
 };
 
 /// Settings of an OpenAI-compatible endpoint.
@@ -57,17 +56,7 @@ impl OpenAiProvider {
     }
 
     fn body(&self, req: &ChatRequest) -> Value {
-        let mut messages = Vec::new();
-        if let Some(s) = &req.system {
-            messages.push(json!({"role": "system", "content": s}));
-        }
-        for m in &req.messages {
-            let role = match m.role {
-                ChatRole::User => "user",
-                ChatRole::Assistant => "assistant",
-            };
-            messages.push(json!({"role": role, "content": m.content}));
-        }
+        let messages = req.wire_messages(true);
         let mut body = json!({
             "model": self.model,
             "messages": messages,

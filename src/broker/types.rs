@@ -15,6 +15,16 @@ pub enum ChatRole {
     Assistant,
 }
 
+impl ChatRole {
+    /// The role's name on the wire (`user`, `assistant`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatRole::User => "user",
+            ChatRole::Assistant => "assistant",
+        }
+    }
+}
+
 /// One turn of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
@@ -89,6 +99,18 @@ impl ChatRequest {
             tools: Vec::new(),
             tool_choice: ToolChoice::Auto,
         }
+    }
+}
+
+impl ChatRequest {
+    /// The messages as `{"role", "content"}` objects, led by a `system` message when
+    /// `with_system` (OpenAI and Ollama put the system prompt there; Anthropic has a field).
+    pub fn wire_messages(&self, with_system: bool) -> Vec<serde_json::Value> {
+        let system =
+            self.system.iter().filter(|_| with_system).map(|s| serde_json::json!({"role": "system", "content": s}));
+        system
+            .chain(self.messages.iter().map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content})))
+            .collect()
     }
 }
 

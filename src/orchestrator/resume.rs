@@ -101,20 +101,7 @@ pub(crate) async fn run(
     st.phase = Phase::Codegen;
     *state_slot = Some(st);
     let st = state_slot.as_mut().ok_or_else(|| Fail::failed("internal error: no state", "report this bug"))?;
-    env.broker.take_records();
-    env.broker.set_transcript_dir(Some(env.task.logs_dir().join("provider").join(id)));
-    let chain = env.broker.chain(crate::broker::Role::Codegen);
-    let model = env.broker.primary(crate::broker::Role::Codegen).map(|p| p.model().to_owned()).unwrap_or_default();
-    env.bus.emit(Event::RunStarted {
-        run_id: id.to_owned(),
-        task: env.task.root().to_path_buf(),
-        repo: env.repo.clone(),
-        providers: chain,
-        model,
-        files: plan.files.len(),
-        waves: waves.len(),
-    });
-    env.bus.emit(Event::PhaseChanged { phase: Phase::Codegen });
+    crate::orchestrator::run::announce_start(env, id, plan.files.len(), waves.len());
     env.bus.emit(Event::log(
         "info",
         format!("resuming run {id}: code/files is current, skipping context, generate and materialize"),

@@ -241,20 +241,7 @@ async fn run_inner(
     *state_slot = Some(st);
     let st = state_slot.as_mut().ok_or_else(|| Fail::failed("internal error: no state", "report this bug"))?;
     *rec = Some(Recorder::new(&env.task.logs_dir(), RunLog::new(run_id.clone(), plan_hash(&env.task))));
-    env.broker.take_records();
-    env.broker.set_transcript_dir(Some(env.task.logs_dir().join("provider").join(&run_id)));
-    let chain = env.broker.chain(Role::Codegen);
-    let model = env.broker.primary(Role::Codegen).map(|p| p.model().to_owned()).unwrap_or_default();
-    env.bus.emit(Event::RunStarted {
-        run_id: run_id.clone(),
-        task: env.task.root().to_path_buf(),
-        repo: env.repo.clone(),
-        providers: chain,
-        model,
-        files: plan.files.len(),
-        waves: waves.len(),
-    });
-    env.bus.emit(Event::PhaseChanged { phase: Phase::Codegen });
+    announce_start(env, &run_id, plan.files.len(), waves.len());
 
     // context
     stage(env, st, Stage::Context);
@@ -350,6 +337,23 @@ async fn run_inner(
     }
     summary.total_seconds = started.elapsed().as_secs_f64();
     Ok(())
+}
+
+/// Starts the broker's bookkeeping for run `run_id` (fresh call records, transcripts under
+/// `logs/provider/<run_id>/`) and publishes the run's start.
+pub(crate) fn announce_start(env: &RunEnv, run_id: &str, files: usize, waves: usize) {
+    env.broker.take_records();
+    env.broker.set_transcript_dir(Some(env.task.logs_dir().join("provider").join(run_id)));
+    env.bus.emit(Event::RunStarted {
+        run_id: run_id.to_owned(),
+        task: env.task.root().to_path_buf(),
+        repo: env.repo.clone(),
+        providers: env.broker.chain(Role::Codegen),
+        model: env.broker.primary(Role::Codegen).map(|p| p.model().to_owned()).unwrap_or_default(),
+        files,
+        waves,
+    });
+    env.bus.emit(Event::PhaseChanged { phase: Phase::Codegen });
 }
 
 pub(crate) fn usage_of(s: &Summary) -> state::UsageTotals {
