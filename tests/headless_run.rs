@@ -62,8 +62,8 @@ async fn headless_run_writes_both_run_logs_and_resumes() {
         ai_tools(repo, &lb.url, &["--provider", "anthropic", "codegen", "--concurrency", "1"]).await;
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("Validation: 3 findings before repair, 0 after (2 repair attempts)"), "{stdout}");
-    assert!(stderr.contains("validation (before_repair): 3 findings"), "{stderr}");
-    assert!(stderr.contains("repair app/service.py attempt 1: 2 → 0 findings"), "{stderr}");
+    assert!(stderr.contains("validation: 3 findings"), "{stderr}");
+    assert!(stderr.contains("repair #1 of app/service.py: 2 → 0 findings"), "{stderr}");
     assert_eq!(lb.bodies().len(), 5);
 
     let logs = task.join("logs");
