@@ -64,6 +64,17 @@ pub enum Command {
     Shutdown,
 }
 
+/// One target of the plan, as [`Event::PlanLoaded`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedTarget {
+    /// Path.
+    pub path: String,
+    /// `create`, `modify` or `delete`.
+    pub action: String,
+    /// 1-based wave.
+    pub wave: usize,
+}
+
 /// One file's numbers in a diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileDiffStat {
@@ -87,6 +98,14 @@ impl From<&FileStat> for FileDiffStat {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// The task's plan as it stands (answers [`Command::Snapshot`], before the hunks): the
+    /// targets a run would generate, with their waves.
+    PlanLoaded {
+        /// The plan's title.
+        title: String,
+        /// Targets in plan order.
+        files: Vec<PlannedTarget>,
+    },
     /// A run began.
     RunStarted {
         /// Run id.

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::codegen::diff::FileStat;
 use crate::orchestrator::bus::EventBus;
-use crate::orchestrator::events::{Command, Event, FileDiffStat};
+use crate::orchestrator::events::{Command, Event, FileDiffStat, PlannedTarget};
 use crate::review::{self, AcceptOptions, RecoveryReport, Selection};
 use crate::task::TaskDir;
 
@@ -39,6 +39,25 @@ fn recovered(bus: &EventBus, r: Option<&RecoveryReport>) {
     }
 }
 
+/// Publishes the plan's targets and waves, or a warning when the plan does not load.
+fn plan_loaded(task: &TaskDir, repo: &Path, bus: &EventBus) {
+    let plan = match crate::task::plan::load(task, repo) {
+        Ok(p) => p,
+        Err(e) => {
+            bus.emit(Event::log("warn", format!("the plan does not load yet: {e}")));
+            return;
+        }
+    };
+    let waves = crate::plan::dag::waves(&plan.files).unwrap_or_default();
+    let wave_of = |p: &crate::task::relpath::RelPath| waves.iter().position(|w| w.contains(p)).map_or(0, |i| i + 1);
+    let files = plan
+        .files
+        .iter()
+        .map(|f| PlannedTarget { path: f.path.to_string(), action: f.action.to_string(), wave: wave_of(&f.path) })
+        .collect();
+    bus.emit(Event::PlanLoaded { title: plan.title, files });
+}
+
 fn snapshot(task: &TaskDir, repo: &Path, bus: &EventBus) {
     match review::snapshot(task, repo) {
         Ok(files) => bus.emit(Event::Hunks { files }),
@@ -49,7 +68,10 @@ fn snapshot(task: &TaskDir, repo: &Path, bus: &EventBus) {
 fn run(task: &TaskDir, repo: &Path, bus: &EventBus, cmd: Command) {
     let rejected = |e: review::ReviewError| bus.emit(Event::Rejected { reason: e.to_string() });
     match cmd {
-        Command::Snapshot => snapshot(task, repo, bus),
+        Command::Snapshot => {
+            plan_loaded(task, repo, bus);
+            snapshot(task, repo, bus);
+        }
         Command::SetHunks(marks) => match review::set_states(task, repo, &marks) {
             Ok(hunks) => bus.emit(Event::HunksMarked { hunks }),
             Err(e) => rejected(e),

@@ -351,6 +351,13 @@ impl App {
                 }
                 self.provider = (providers.clone(), model.clone());
             }
+            Event::PlanLoaded { files, .. } => {
+                for t in files {
+                    let f = self.file_mut(&t.path);
+                    f.action = t.action.clone();
+                    f.wave = t.wave;
+                }
+            }
             Event::PhaseChanged { phase } => self.phase = *phase,
             Event::StageChanged { stage } => self.stage = Some(*stage),
             Event::WaveStarted { wave, files } => {
