@@ -379,6 +379,9 @@ async fn the_actor_answers_review_commands_with_events() {
         async || tokio::time::timeout(std::time::Duration::from_secs(20), events.recv()).await.unwrap().unwrap();
 
     handle.send(Command::Snapshot);
+    // The plan (or a warning that it does not load) comes first, then the hunks.
+    let first = next().await;
+    assert!(matches!(first, Event::PlanLoaded { .. } | Event::Log { .. }), "{first:?}");
     let Event::Hunks { files } = next().await else { panic!("expected hunks") };
     let ids: Vec<String> = files[0].hunks.iter().map(|h| h.id.clone()).collect();
     handle.send(Command::SetHunks(vec![(ids[1].clone(), false)]));
