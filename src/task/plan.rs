@@ -394,3 +394,145 @@ fn check_against_repo(path: &RelPath, action: Action, repo: &Path) -> Result<(),
 pub fn planned_paths(files: &[PlannedFile]) -> HashSet<&RelPath> {
     files.iter().map(|f| &f.path).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repo with `existing` files and a task whose plan.files.json is `json`.
+    fn setup(existing: &[&str], json: &str) -> (tempfile::TempDir, TaskDir) {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join("repo");
+        for p in existing {
+            let f = repo.join(p);
+            fs::create_dir_all(f.parent().unwrap()).unwrap();
+            fs::write(f, "x\n").unwrap();
+        }
+        fs::create_dir_all(&repo).unwrap();
+        let task = TaskDir::new(t.path().join("task"));
+        fs::create_dir_all(task.root().join("planning")).unwrap();
+        fs::write(task.plan_md(), "# Title here\n\nThe plan.\n").unwrap();
+        fs::write(task.plan_files_json(), json).unwrap();
+        (t, task)
+    }
+
+    fn err(existing: &[&str], json: &str) -> PlanError {
+        let (t, task) = setup(existing, json);
+        load(&task, &t.path().join("repo")).unwrap_err()
+    }
+
+    #[test]
+    fn loads_a_good_plan_with_title_and_dependencies() {
+        let (t, task) = setup(
+            &["pkg/api.py"],
+            r#"{"files": [{"path": "pkg/u.py", "action": "create"}, {"path": "pkg/api.py", "action": "modify", "description": "d", "depends_on": ["pkg/u.py"]}]}"#,
+        );
+        let p = load(&task, &t.path().join("repo")).unwrap();
+        assert_eq!(p.title, "Title here");
+        assert_eq!(p.files.len(), 2);
+        assert_eq!(p.files[1].depends_on, vec![RelPath::new("pkg/u.py").unwrap()]);
+        assert!(p.planning_ai.is_none() && p.plan_review.is_none());
+    }
+
+    #[test]
+    fn missing_plan_md() {
+        let (t, task) = setup(&[], r#"{"files": [{"path": "a.py", "action": "create"}]}"#);
+        fs::remove_file(task.plan_md()).unwrap();
+        let e = load(&task, &t.path().join("repo")).unwrap_err();
+        assert!(e.file.ends_with("planning/plan.md") && e.message.starts_with("missing"), "{e}");
+    }
+
+    #[test]
+    fn malformed_json_names_line_and_column() {
+        let e = err(&[], "{\"files\": [\n  {\"path\": \"a.py\",, }\n]}");
+        assert_eq!((e.line, e.column), (Some(2), Some(19)), "{e}");
+        assert!(e.message.starts_with("not valid JSON"), "{e}");
+        assert!(e.to_string().contains("plan.files.json:2:19"), "{e}");
+    }
+
+    #[test]
+    fn schema_violations_name_the_field() {
+        let e = err(&[], r#"{"files": [{"path": "a.py", "action": "craete"}]}"#);
+        assert_eq!(e.field.as_deref(), Some("files[0].action"), "{e}");
+        assert!(e.message.contains("unknown variant `craete`"), "{e}");
+        let e = err(&[], r#"{"files": [{"path": "a.py", "action": "create", "depends": []}]}"#);
+        assert!(e.message.contains("unknown field `depends`"), "{e}");
+        let e = err(&[], r#"{"files": [{"action": "create"}]}"#);
+        assert!(e.message.contains("missing field `path`"), "{e}");
+        let e = err(&[], r#"{"nope": 1}"#);
+        assert!(e.message.contains("missing field `files`"), "{e}");
+    }
+
+    #[test]
+    fn empty_list_and_duplicates() {
+        let e = err(&[], r#"{"files": []}"#);
+        assert!(e.message.contains("empty"), "{e}");
+        assert_eq!(e.field.as_deref(), Some("files"));
+        let e = err(
+            &[],
+            "{\"files\": [\n {\"path\": \"a.py\", \"action\": \"create\"},\n {\"path\": \"a.py\", \"action\": \"create\"}]}",
+        );
+        assert_eq!((e.field.as_deref(), e.line), (Some("files[1].path"), Some(3)), "{e}");
+        assert!(e.message.contains("duplicate path `a.py` (first listed as files[0])"), "{e}");
+    }
+
+    #[test]
+    fn unknown_dependency_and_cycles() {
+        let e = err(&[], r#"{"files": [{"path": "a.py", "action": "create", "depends_on": ["b.py"]}]}"#);
+        assert_eq!(e.field.as_deref(), Some("files[0].depends_on[0]"));
+        assert!(e.message.contains("`b.py`, which is not in the plan"), "{e}");
+        let e = err(
+            &[],
+            r#"{"files": [{"path": "a.py", "action": "create", "depends_on": ["b.py"]}, {"path": "b.py", "action": "create", "depends_on": ["a.py"]}]}"#,
+        );
+        assert_eq!(e.message, "dependency cycle: a.py → b.py → a.py");
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        for (p, what) in [
+            ("/etc/x", "absolute"),
+            ("../x.py", "`..`"),
+            ("a\\\\b.py", "backslash"),
+            ("a\\u0000b", "NUL"),
+            (".git/config", ".git/"),
+        ] {
+            let e = err(&[], &format!(r#"{{"files": [{{"path": "{p}", "action": "create"}}]}}"#));
+            assert_eq!(e.field.as_deref(), Some("files[0].path"), "{p}: {e}");
+            assert!(e.message.contains(what), "{p}: {e}");
+        }
+    }
+
+    #[test]
+    fn actions_must_agree_with_the_tree() {
+        let e = err(&[], r#"{"files": [{"path": "a.py", "action": "modify"}]}"#);
+        assert!(e.message.contains("does not exist, so it cannot be modified"), "{e}");
+        assert!(e.hint.as_deref().unwrap_or("").contains("\"create\""), "{e}");
+        let e = err(&[], r#"{"files": [{"path": "a.py", "action": "delete"}]}"#);
+        assert!(e.message.contains("cannot be deleted"), "{e}");
+        let e = err(&["a.py"], r#"{"files": [{"path": "a.py", "action": "create"}]}"#);
+        assert!(e.message.contains("already exists"), "{e}");
+        assert!(e.hint.as_deref().unwrap_or("").contains("\"modify\""), "{e}");
+    }
+
+    #[test]
+    fn symlinked_components_are_refused() {
+        let (t, task) = setup(&["real/a.py"], r#"{"files": [{"path": "link/a.py", "action": "modify"}]}"#);
+        let repo = t.path().join("repo");
+        std::os::unix::fs::symlink(repo.join("real"), repo.join("link")).unwrap();
+        let e = load(&task, &repo).unwrap_err();
+        assert!(e.message.contains("`link` is a symlink"), "{e}");
+    }
+
+    #[test]
+    fn optional_json_files_must_parse() {
+        let (t, task) = setup(&[], r#"{"files": [{"path": "a.py", "action": "create"}]}"#);
+        fs::create_dir_all(task.root().join("review")).unwrap();
+        fs::write(task.plan_review_json(), "{\"caveats\": [\"x\"]}").unwrap();
+        let p = load(&task, &t.path().join("repo")).unwrap();
+        assert!(p.plan_review.unwrap().contains("caveats"));
+        fs::write(task.planning_ai_json(), "{oops").unwrap();
+        let e = load(&task, &t.path().join("repo")).unwrap_err();
+        assert!(e.file.ends_with("planning.ai.json") && e.line == Some(1), "{e}");
+    }
+}
