@@ -3,6 +3,8 @@
 //! front end.
 
 mod args;
+mod demo;
+mod model;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 pub use args::Cli;
-use args::{Cmd, Common, TaskCmd};
+use args::{Cmd, Common, ModelCmd, TaskCmd};
 
 use ai_tools::config::{self, Config};
 use ai_tools::orchestrator::{self, RunOptions, Session};
@@ -118,6 +120,20 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
+/// Runs one codegen run on `s` with the headless front end; returns its exit code.
+///
+/// # Errors
+/// When the async runtime cannot start.
+pub fn run_headless(s: Session, opts: RunOptions, out: HeadlessOptions) -> Result<i32> {
+    runtime()?.block_on(async move {
+        let (handle, events, join) = orchestrator::spawn(s);
+        let code = headless::run_codegen(&handle, events, opts, out).await;
+        handle.send(orchestrator::Command::Shutdown);
+        let _ = join.await;
+        Ok(code)
+    })
+}
+
 /// Runs the parsed command line; returns the process exit code.
 ///
 /// # Errors
@@ -134,17 +150,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 s.config.concurrency = c;
             }
             let opts = RunOptions { redo: a.redo, apply: a.apply, allow_empty: a.allow_empty, resume: a.resume };
-            let rt = runtime()?;
-            rt.block_on(async move {
-                let (handle, events, join) = orchestrator::spawn(s);
-                let code =
-                    headless::run_codegen(&handle, events, opts, HeadlessOptions { json: a.json, quiet: a.quiet })
-                        .await;
-                handle.send(orchestrator::Command::Shutdown);
-                let _ = join.await;
-                Ok(code)
-            })
+            run_headless(s, opts, HeadlessOptions { json: a.json, quiet: a.quiet })
         }
+        Some(Cmd::Model { cmd: ModelCmd::Pull { force } }) => model::pull_cmd(force),
+        Some(Cmd::Model { cmd: ModelCmd::List }) => model::list_cmd(),
+        Some(Cmd::Demo(a)) => demo::run(&common, &a),
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;
             let t = task::scaffold(&repo, &slug, title.as_deref())?;
