@@ -28,8 +28,9 @@ use llama_cpp_2::sampling::LlamaSampler;
 /// Tokens generated per generation sample.
 const GEN: u32 = 128;
 
-/// A ~500-token prompt: a module to extend, like a codegen `modify` request.
-fn request(max_tokens: u32) -> ChatRequest {
+/// The prompt-eval request: a ~460-token prompt with a module to extend, like a codegen
+/// `modify` request.
+fn long_request(max_tokens: u32) -> ChatRequest {
     let module = (0..12)
         .map(|i| format!("def step_{i}(items, factor={i}):\n    \"\"\"Scale every item by {i}.\"\"\"\n    return [x * factor for x in items]\n"))
         .collect::<Vec<_>>()
@@ -37,6 +38,16 @@ fn request(max_tokens: u32) -> ChatRequest {
     let user = format!(
         "Here is pipeline.py:\n\n```python\n{module}```\n\nWrite a long Python module that adds many more steps like these, each with a docstring."
     );
+    greedy(user, max_tokens)
+}
+
+/// The generation request: a short prompt that keeps the model writing for `GEN` tokens, so a
+/// sample's time goes to generation.
+fn short_request(max_tokens: u32) -> ChatRequest {
+    greedy("Write a long Python module with many small functions, each with a docstring.".into(), max_tokens)
+}
+
+fn greedy(user: String, max_tokens: u32) -> ChatRequest {
     let mut r = ChatRequest::new("You are a careful Python programmer. Reply with code only.", user, max_tokens);
     r.temperature = Some(0.0);
     r
@@ -107,12 +118,9 @@ fn bare(model: &LocalModel, prompt: &str, max_tokens: u32, threads: usize) -> Ru
 
 fn provider_run(rt: &tokio::runtime::Runtime, p: &LocalProvider, req: &ChatRequest) -> Run {
     let first = Mutex::new(None::<Instant>);
-    let last = Mutex::new(None::<Instant>);
     let sink = |d: StreamDelta| {
         if let StreamDelta::Text(_) = d {
-            let now = Instant::now();
-            first.lock().unwrap().get_or_insert(now);
-            *last.lock().unwrap() = Some(now);
+            first.lock().unwrap().get_or_insert_with(Instant::now);
         }
     };
     let start = Instant::now();
@@ -126,6 +134,18 @@ fn provider_run(rt: &tokio::runtime::Runtime, p: &LocalProvider, req: &ChatReque
         total: end - start,
         decode_phase: first.map_or(Duration::ZERO, |f| end - f),
     }
+}
+
+/// Paired measurements of one quantity.
+struct Paired {
+    /// Median provider tokens/s.
+    provider: f64,
+    /// Median bare-loop tokens/s.
+    bare: f64,
+    /// Median of per-pair provider/bare ratios.
+    ratio: f64,
+    /// Fastest run of each: (provider, bare).
+    best: (f64, f64),
 }
 
 fn vm_hwm_kib() -> u64 {
@@ -147,7 +167,9 @@ fn main() {
     if let Err(e) = ai_tools::models::check_gguf(&path) {
         panic!("the benchmark needs the default model: {e}\nrun `cargo run --release -- model pull` first");
     }
-    let threads = default_threads();
+    // BENCH_THREADS overrides the provider's default (the number of cores), e.g. 1 on a shared
+    // machine where spinning thread barriers make 2-thread numbers noisy.
+    let threads = std::env::var("BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(default_threads);
     let rss_start = vm_hwm_kib();
 
     let mut loads: Vec<f64> = (0..5).map(|_| LocalModel::load(&path).unwrap().load_time().as_secs_f64()).collect();
@@ -159,15 +181,15 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 
     // Same prompt text, same greedy tokens: check the two paths agree before timing them.
-    let prompt = model.prompt(&request(GEN)).unwrap();
-    let (a, b) = (provider_run(&rt, &provider, &request(GEN)), bare(&model, &prompt, GEN, threads));
+    let long_prompt = model.prompt(&long_request(1)).unwrap();
+    let short_prompt = model.prompt(&short_request(GEN)).unwrap();
+    let (a, b) = (provider_run(&rt, &provider, &short_request(GEN)), bare(&model, &short_prompt, GEN, threads));
     assert_eq!((a.prompt_tokens, a.output_tokens), (b.prompt_tokens, b.output_tokens), "paths disagree");
     assert_eq!(a.text, b.text, "greedy outputs differ");
     assert!(a.output_tokens as u32 == GEN, "the prompt must keep the model going for {GEN} tokens");
-    let n_prompt = a.prompt_tokens as u64;
+    let n_prompt = model.tokenize(&long_prompt).len() as u64;
+    let load_avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
 
-    let samples: Mutex<Vec<(&'static str, f64)>> = Mutex::new(Vec::new());
-    let record = |name: &'static str, v: f64| samples.lock().unwrap().push((name, v));
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
@@ -180,8 +202,7 @@ fn main() {
         bch.iter_custom(|iters| {
             (0..iters)
                 .map(|_| {
-                    let r = provider_run(&rt, &provider, &request(1));
-                    record("prompt/provider", n_prompt as f64 / r.total.as_secs_f64());
+                    let r = provider_run(&rt, &provider, &long_request(1));
                     r.total
                 })
                 .sum()
@@ -191,8 +212,7 @@ fn main() {
         bch.iter_custom(|iters| {
             (0..iters)
                 .map(|_| {
-                    let r = bare(&model, &prompt, 1, threads);
-                    record("prompt/bare", n_prompt as f64 / r.total.as_secs_f64());
+                    let r = bare(&model, &long_prompt, 1, threads);
                     r.total
                 })
                 .sum()
@@ -206,8 +226,7 @@ fn main() {
         bch.iter_custom(|iters| {
             (0..iters)
                 .map(|_| {
-                    let r = provider_run(&rt, &provider, &request(GEN));
-                    record("gen/provider", f64::from(GEN - 1) / r.decode_phase.as_secs_f64());
+                    let r = provider_run(&rt, &provider, &short_request(GEN));
                     r.decode_phase
                 })
                 .sum()
@@ -217,8 +236,7 @@ fn main() {
         bch.iter_custom(|iters| {
             (0..iters)
                 .map(|_| {
-                    let r = bare(&model, &prompt, GEN, threads);
-                    record("gen/bare", f64::from(GEN - 1) / r.decode_phase.as_secs_f64());
+                    let r = bare(&model, &short_prompt, GEN, threads);
                     r.decode_phase
                 })
                 .sum()
@@ -227,17 +245,57 @@ fn main() {
     g.finish();
     c.final_summary();
 
-    let all = samples.into_inner().unwrap();
-    let med = |name: &str| median(&mut all.iter().filter(|(n, _)| *n == name).map(|(_, v)| *v).collect::<Vec<_>>());
-    let (pp, pb, gp, gb) = (med("prompt/provider"), med("prompt/bare"), med("gen/provider"), med("gen/bare"));
+    // Paired runs for the ratios: the machine may be shared, so each provider run is timed next
+    // to a bare run (alternating which goes first) and the ratio is taken per pair.
+    let pairs = |n: usize, f: &dyn Fn(bool) -> (f64, f64)| -> Paired {
+        let (mut p, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let (pv, bv) = f(i % 2 == 0);
+            r.push(pv / bv);
+            p.push(pv);
+            b.push(bv);
+        }
+        let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+        Paired { best: (best(&p), best(&b)), provider: median(&mut p), bare: median(&mut b), ratio: median(&mut r) }
+    };
+    let prompt_rate = |provider_first: bool| {
+        let prov = || n_prompt as f64 / provider_run(&rt, &provider, &long_request(1)).total.as_secs_f64();
+        let bare = || n_prompt as f64 / bare(&model, &long_prompt, 1, threads).total.as_secs_f64();
+        if provider_first {
+            let p = prov();
+            (p, bare())
+        } else {
+            let b = bare();
+            (prov(), b)
+        }
+    };
+    let gen_rate = |provider_first: bool| {
+        let prov = || f64::from(GEN - 1) / provider_run(&rt, &provider, &short_request(GEN)).decode_phase.as_secs_f64();
+        let bare = || f64::from(GEN - 1) / bare(&model, &short_prompt, GEN, threads).decode_phase.as_secs_f64();
+        if provider_first {
+            let p = prov();
+            (p, bare())
+        } else {
+            let b = bare();
+            (prov(), b)
+        }
+    };
+    let prompt = pairs(10, &prompt_rate);
+    let gen_ = pairs(10, &gen_rate);
     println!(
-        "\n## local provider vs bare llama-cpp-2 ({threads} threads, {n_prompt}-token prompt, {GEN} generated tokens)\n"
+        "\n## local provider vs bare llama-cpp-2 ({threads} threads; prompt eval: {n_prompt}-token prompt; generation: {GEN} tokens)\n"
+    );
+    println!(
+        "10 interleaved pairs each. Median: median tokens/s, and the median of per-pair ratios. Best: the fastest run of each path, and their ratio.\n"
     );
     println!("| measure | local provider | bare llama-cpp-2 loop | ratio |");
     println!("|---|---|---|---|");
-    println!("| prompt eval, tokens/s (median) | {pp:.0} | {pb:.0} | {:.3} |", pp / pb);
-    println!("| generation, tokens/s (median) | {gp:.1} | {gb:.1} | {:.3} |", gp / gb);
+    for (name, p) in [("prompt eval", &prompt), ("generation", &gen_)] {
+        println!("| {name}, tokens/s, median | {:.1} | {:.1} | {:.3} |", p.provider, p.bare, p.ratio);
+        println!("| {name}, tokens/s, best | {:.1} | {:.1} | {:.3} |", p.best.0, p.best.1, p.best.0 / p.best.1);
+    }
     println!("\n- model load ({}): {load_ms:.0} ms (median of 5, page cache warm)", path.display());
+    println!("- load average at start (/proc/loadavg): {}", load_avg.trim());
     println!(
         "- peak memory (VmHWM): {:.0} MB at start, {:.0} MB at the end",
         rss_start as f64 / 1024.0,

