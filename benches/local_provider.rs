@@ -280,13 +280,14 @@ fn main() {
             (prov(), b)
         }
     };
-    let prompt = pairs(10, &prompt_rate);
-    let gen_ = pairs(10, &gen_rate);
+    let n_pairs: usize = std::env::var("BENCH_PAIRS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let prompt = pairs(n_pairs, &prompt_rate);
+    let gen_ = pairs(n_pairs, &gen_rate);
     println!(
         "\n## local provider vs bare llama-cpp-2 ({threads} threads; prompt eval: {n_prompt}-token prompt; generation: {GEN} tokens)\n"
     );
     println!(
-        "10 interleaved pairs each. Median: median tokens/s, and the median of per-pair ratios. Best: the fastest run of each path, and their ratio.\n"
+        "{n_pairs} interleaved pairs each. Median: median tokens/s, and the median of per-pair ratios. Best: the fastest run of each path, and their ratio.\n"
     );
     println!("| measure | local provider | bare llama-cpp-2 loop | ratio |");
     println!("|---|---|---|---|");
