@@ -222,7 +222,10 @@ impl LocalModel {
             train => p.n_ctx.min(train),
         };
         let n_prompt = u32::try_from(tokens.len()).unwrap_or(u32::MAX);
-        if tokens.is_empty() || n_prompt >= window {
+        if tokens.is_empty() {
+            return Err(LocalError::Template("the chat prompt is empty".into()));
+        }
+        if n_prompt >= window {
             return Err(LocalError::PromptTooLong { tokens: n_prompt, n_ctx: window });
         }
         let n_ctx = n_prompt.saturating_add(p.max_tokens.max(1)).div_ceil(256).saturating_mul(256).min(window);
