@@ -45,6 +45,11 @@ pub struct ProviderConfig {
     pub threads: Option<usize>,
     /// For `local`: context window in tokens.
     pub n_ctx: Option<u32>,
+    /// Completion token cap when this provider writes code (overrides the top-level `max_tokens`).
+    pub max_tokens: Option<u32>,
+    /// Context package budget when this provider writes code (overrides the top-level
+    /// `context_budget_tokens`).
+    pub context_budget_tokens: Option<usize>,
 }
 
 /// Backoff settings (`[retry]`).
@@ -163,6 +168,43 @@ impl Default for Config {
             retry: RetryConfig::default(),
             validate: ValidateConfig::default(),
             repair: RepairConfig::default(),
+        }
+    }
+}
+
+/// Cap on `max_tokens` for the `local` kind unless its provider table sets its own: the default
+/// model is a 135M-parameter CPU model with an 8k window that tends to ramble.
+pub const LOCAL_MAX_TOKENS: u32 = 1024;
+
+/// Cap on `context_budget_tokens` for the `local` kind unless its provider table sets its own: a
+/// budget that fits the window with room for the reply, and keeps prompt evaluation on a CPU to
+/// seconds.
+pub const LOCAL_CONTEXT_BUDGET_TOKENS: usize = 3072;
+
+/// Request limits for the provider that writes the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Completion token cap per request.
+    pub max_tokens: u32,
+    /// Context package budget, estimated tokens.
+    pub context_budget_tokens: usize,
+}
+
+impl Config {
+    /// The limits for requests to `provider` (a configured name or a kind): its table's
+    /// `max_tokens` / `context_budget_tokens` when set; else the top-level values, capped at
+    /// [`LOCAL_MAX_TOKENS`] / [`LOCAL_CONTEXT_BUDGET_TOKENS`] for the `local` kind.
+    pub fn limits_for(&self, provider: &str) -> Limits {
+        let pc = self.providers.get(provider);
+        let kind = pc.and_then(|p| p.kind.as_deref()).unwrap_or(provider);
+        let (mut max_tokens, mut budget) = (self.max_tokens, self.context_budget_tokens);
+        if kind == "local" {
+            max_tokens = max_tokens.min(LOCAL_MAX_TOKENS);
+            budget = budget.min(LOCAL_CONTEXT_BUDGET_TOKENS);
+        }
+        Limits {
+            max_tokens: pc.and_then(|p| p.max_tokens).unwrap_or(max_tokens),
+            context_budget_tokens: pc.and_then(|p| p.context_budget_tokens).unwrap_or(budget),
         }
     }
 }
@@ -344,6 +386,26 @@ mod tests {
         let e = load(None, Some(&repo)).unwrap_err().to_string();
         assert!(e.contains(".ai-tools.toml:4:1"), "{e}");
         assert!(e.contains("modle"), "{e}");
+    }
+
+    #[test]
+    fn local_providers_get_smaller_limits_unless_their_table_sets_them() {
+        let mut c = Config::default();
+        assert_eq!(c.limits_for("anthropic"), Limits { max_tokens: 4096, context_budget_tokens: 16_000 });
+        assert_eq!(
+            c.limits_for("local"),
+            Limits { max_tokens: LOCAL_MAX_TOKENS, context_budget_tokens: LOCAL_CONTEXT_BUDGET_TOKENS }
+        );
+        c.max_tokens = 256;
+        assert_eq!(c.limits_for("local").max_tokens, 256);
+        c.providers.insert(
+            "big-gguf".into(),
+            ProviderConfig { kind: Some("local".into()), max_tokens: Some(8000), ..ProviderConfig::default() },
+        );
+        assert_eq!(
+            c.limits_for("big-gguf"),
+            Limits { max_tokens: 8000, context_budget_tokens: LOCAL_CONTEXT_BUDGET_TOKENS }
+        );
     }
 
     #[test]

@@ -19,12 +19,14 @@
 //! - [`review`] — hunks and their review states, accept (drift-safe, journaled), undo, git
 //! - [`orchestrator`] — the actor: commands in, events out; the stage state machine
 //! - [`config`] — layered configuration
+//! - [`models`] — the local model cache: GGUF checks, `model pull` / `model list`
 //! - [`ui`] — headless, REPL and TUI front ends
 
 pub mod broker;
 pub mod codegen;
 pub mod config;
 pub mod context;
+pub mod models;
 pub mod orchestrator;
 pub mod plan;
 pub mod repair;

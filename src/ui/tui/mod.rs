@@ -119,16 +119,26 @@ pub fn log_file() -> Option<PathBuf> {
     Some(dir.join("ai-tools.log"))
 }
 
-/// Runs the workbench on the real terminal until the user quits.
+/// Runs the workbench on the real terminal until the user quits, after sending a snapshot
+/// request and then `initial` (e.g. a codegen run to start at once); returns the app's final
+/// state (the caller may print its last summary).
 ///
 /// # Errors
 /// [`TuiError`] when the terminal cannot be set up or drawn.
-pub async fn run(handle: Handle, events: UnboundedReceiver<Event>, mut app: App) -> Result<(), TuiError> {
+pub async fn run(
+    handle: Handle,
+    events: UnboundedReceiver<Event>,
+    mut app: App,
+    initial: Vec<Command>,
+) -> Result<App, TuiError> {
     let mut terminal = ratatui::try_init()?;
     handle.send(Command::Snapshot);
+    for c in initial {
+        handle.send(c);
+    }
     let input = crossterm::event::EventStream::new();
     let r = run_loop(&mut terminal, &mut app, &handle, events, input, |_| {}).await;
     ratatui::restore();
     handle.send(Command::Shutdown);
-    r
+    r.map(|()| app)
 }

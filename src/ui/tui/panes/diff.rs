@@ -39,7 +39,7 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
         return;
     };
     if streaming || (!app.diffs.contains_key(&path) && app.streams.get(&path).is_some_and(|s| !s.is_empty())) {
-        draw_stream(app, f, area, &path);
+        draw_stream(app, f, area, &path, streaming);
         return;
     }
     let App { diffs, hl, theme, diff_cursor, diff_scroll, focus, .. } = app;
@@ -86,8 +86,9 @@ fn block_for<'a>(theme: &Theme, focus: Pane, title: String) -> ratatui::widgets:
         .title_style(theme.title)
 }
 
-fn draw_stream(app: &App, f: &mut Frame, area: Rect, path: &str) {
-    let b = block(app, format!(" {path} — streaming "), Pane::Diff);
+fn draw_stream(app: &App, f: &mut Frame, area: Rect, path: &str, live: bool) {
+    let what = if live { "streaming" } else { "the model's reply (the diff follows when the run ends)" };
+    let b = block(app, format!(" {path} — {what} "), Pane::Diff);
     let inner_h = b.inner(area).height as usize;
     let text = app.streams.get(path).map_or("", String::as_str);
     let all: Vec<&str> = text.split('\n').collect();
