@@ -73,7 +73,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn git_apply_reproduces_the_new_tree(cases in prop::collection::vec(case(), 1..4)) {
+    fn git_apply_reproduces_the_new_tree(cases in prop::collection::vec(case(), 1..4), imara in any::<bool>()) {
+        let backend = if imara { Backend::Imara } else { Backend::Similar };
         let names: Vec<String> = (0..cases.len()).map(|i| format!("d{i}/f é{i}.txt")).collect();
         let paths: Vec<RelPath> = names.iter().map(|n| RelPath::new(n).unwrap()).collect();
         let mut inputs: Vec<FileInput<'_>> = cases
@@ -81,8 +82,8 @@ proptest! {
             .zip(&paths)
             .map(|(c, p)| FileInput { path: p, old: c.old.as_deref(), new: c.new.as_deref(), old_mode: 0o644, new_mode: 0o644 })
             .collect();
-        let (patch, _) = unified_diff(&mut inputs, Backend::Imara).unwrap();
-        let (again, _) = unified_diff(&mut inputs, Backend::Imara).unwrap();
+        let (patch, _) = unified_diff(&mut inputs, backend).unwrap();
+        let (again, _) = unified_diff(&mut inputs, backend).unwrap();
         prop_assert_eq!(&patch, &again, "byte-identical output for identical inputs");
         if patch.is_empty() {
             return Ok(());
