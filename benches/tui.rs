@@ -105,8 +105,12 @@ fn frame_render(c: &mut Criterion) {
     while redraws.try_recv().is_ok() {
         ready += 1;
     }
-    println!("frame render, 50k-line diff, highlighting on the worker thread (as the workbench runs): p50 {g50:.2?} p99 {g99:.2?} max {gmax:.2?} ({ready} chunks highlighted meanwhile)");
-    println!("frame render, 50k-line diff, highlighted inline (every frame waits for new chunks): p50 {p50:.2?} p99 {p99:.2?} max {max:.2?}");
+    println!(
+        "frame render, 50k-line diff, highlighting on the worker thread (as the workbench runs): p50 {g50:.2?} p99 {g99:.2?} max {gmax:.2?} ({ready} chunks highlighted meanwhile)"
+    );
+    println!(
+        "frame render, 50k-line diff, highlighted inline (every frame waits for new chunks): p50 {p50:.2?} p99 {p99:.2?} max {max:.2?}"
+    );
     println!("frame render, 50k-line diff, baseline without syntax colors: p50 {b50:.2?} p99 {b99:.2?} max {bmax:.2?}");
     println!(
         "ratio highlighted/baseline: p50 {:.2}x p99 {:.2}x",
