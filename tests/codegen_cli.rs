@@ -287,3 +287,14 @@ fn waves_overlap_and_a_failed_dependency_skips_its_dependents() {
     assert!(!task.join("code/diff.patch").exists(), "no diff for a failed run");
     assert_eq!(std::fs::read_to_string(task.join("code/files/next.py")).unwrap(), "NEXT = 1\n");
 }
+
+#[test]
+fn a_reply_that_only_writes_outside_the_plan_routes_back_to_planning() {
+    let r = repo_with(&[("README.md", "x\n")]);
+    write_task(r.path(), "s", "# S\n", r#"{"files": [{"path": "a.py", "action": "create"}]}"#);
+    let server = serve(|_| Reply::Sse(openai_text_stream("setup.py\n```python\nimport os\n```\n")));
+    let out = codegen(r.path(), &server, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let last = ndjson(&out.stdout).pop().unwrap();
+    assert_eq!((last["status"].as_str(), last["next_phase"].as_str()), (Some("scope_mismatch"), Some("planning")));
+}

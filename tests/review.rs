@@ -287,6 +287,24 @@ fn commit_takes_exactly_the_accepted_paths() {
 }
 
 #[test]
+fn a_file_with_the_users_own_uncommitted_changes_lands_but_is_not_committed() {
+    let fx = Fx::git_repo();
+    fx.write("a.txt", "a1\nshared\n");
+    fx.write("b.txt", "b1\n");
+    fx.git(&["add", "."]);
+    fx.git(&["commit", "-qm", "init"]);
+    // The user's edit in a file the plan also changes, made before the diff.
+    fx.write("a.txt", "a1 wip\nshared\n");
+    fx.generate(&[("a.txt", Some("a1 wip\nshared\nadded\n")), ("b.txt", Some("b2\n"))]);
+    let opts = AcceptOptions { selection: Selection::All, commit: true, ..AcceptOptions::default() };
+    let r = review::accept(&fx.task, &fx.repo, &opts).unwrap();
+    assert_eq!(r.commit.as_ref().unwrap().paths, vec!["b.txt"]);
+    assert!(r.git_error.as_deref().unwrap_or("").contains("a.txt"), "{:?}", r.git_error);
+    assert_eq!(fx.git(&["show", "HEAD:a.txt"]), "a1\nshared\n", "the user's WIP was not committed");
+    assert_eq!(fx.text("a.txt"), "a1 wip\nshared\nadded\n", "the hunk still landed");
+}
+
+#[test]
 fn commit_outside_git_is_bad_input() {
     let fx = Fx::plain();
     fx.generate(&[("a.txt", Some("a\n"))]);

@@ -116,7 +116,7 @@ impl Provider for AnthropicProvider {
         let headers = [("x-api-key", self.api_key.as_str()), ("anthropic-version", "2023-06-01")];
         let v =
             http::get_json(&self.name, &self.client, &url, &headers, &self.timeouts, self.key_env.as_deref()).await?;
-        Ok(format!("{} models listed at {url}", http::count_models(&v)))
+        Ok(format!("{} models listed at {}", http::count_models(&v), http::shown(&url)))
     }
 
     async fn stream(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {

@@ -117,6 +117,17 @@ pub fn build(cfg: &Config, env: EnvFn<'_>) -> Result<Broker, BuildError> {
         if let Some(k) = key {
             redactor.add(&k);
         }
+        for url in [
+            cfg.providers.get(name).and_then(|p| p.base_url.clone()),
+            env("OPENAI_BASE_URL"),
+            env("ANTHROPIC_BASE_URL"),
+            env("OLLAMA_HOST"),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_url_secrets(&mut redactor, &url);
+        }
         entries.push(entry);
     }
     Ok(Broker::new(entries, roles, redactor))
@@ -234,6 +245,18 @@ fn build_entry(
         max_concurrency: pc.max_concurrency.unwrap_or(default_conc),
     };
     Ok((entry, key))
+}
+
+/// Registers the password and query values of a base URL (`https://user:token@host/?key=…`)
+/// as secrets, so they are redacted like API keys.
+fn add_url_secrets(r: &mut Redactor, url: &str) {
+    let Ok(u) = reqwest::Url::parse(url) else { return };
+    if let Some(p) = u.password() {
+        r.add(p);
+    }
+    for (_, v) in u.query_pairs() {
+        r.add(&v);
+    }
 }
 
 fn secs(v: Option<f64>, default: f64) -> Duration {

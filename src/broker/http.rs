@@ -42,11 +42,29 @@ pub fn client(provider: &str, t: &Timeouts) -> Result<reqwest::Client, ProviderE
         .map_err(|e| ProviderError::new(provider, ErrorKind::Config, format!("cannot build HTTP client: {e}")))
 }
 
-/// Maps a transport error (no response) to a provider error.
+/// `url` without credentials or query: `scheme://host[:port]/path`, safe to show.
+pub fn safe_url(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// `url` (a string) as [`safe_url`] shows it.
+pub fn shown(url: &str) -> String {
+    reqwest::Url::parse(url).map_or_else(|_| "the endpoint".to_owned(), |u| safe_url(&u))
+}
+
+/// Maps a transport error (no response) to a provider error. The URL is shown without
+/// credentials or query string (a base URL may carry a token there).
 pub fn transport_error(provider: &str, e: &reqwest::Error) -> ProviderError {
     let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Connect };
-    // reqwest's Display includes the URL but never headers.
-    let mut msg = e.to_string();
+    let mut msg = match e.url() {
+        Some(u) => format!("request to {} failed", safe_url(u)),
+        None => "request failed".to_owned(),
+    };
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
         msg.push_str(": ");
@@ -280,7 +298,7 @@ pub async fn get_json(
             return Err(ProviderError::new(
                 provider,
                 ErrorKind::Timeout,
-                format!("no response from {url} within {:.0?}", t.first_byte),
+                format!("no response from {} within {:.0?}", shown(url), t.first_byte),
             ));
         }
         Ok(Err(e)) => return Err(transport_error(provider, &e)),
@@ -289,7 +307,7 @@ pub async fn get_json(
     if !resp.status().is_success() {
         return Err(status_error(provider, resp, key_env).await);
     }
-    resp.json().await.map_err(|e| ProviderError::new(provider, ErrorKind::Decode, format!("{url}: {e}")))
+    resp.json().await.map_err(|e| ProviderError::new(provider, ErrorKind::Decode, format!("{}: {e}", shown(url))))
 }
 
 /// The number of entries in a model-list response (`data` or `models` array).

@@ -398,7 +398,10 @@ impl Broker {
                     *f = Some(Instant::now());
                 }
                 any.store(true, std::sync::atomic::Ordering::Relaxed);
-                (ctx.sink)(d);
+                (ctx.sink)(match d {
+                    StreamDelta::Text(t) => StreamDelta::Text(self.redactor.apply(&t)),
+                    other => other,
+                });
             };
             let result = tokio::select! {
                 biased;

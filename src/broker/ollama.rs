@@ -89,7 +89,7 @@ impl Provider for OllamaProvider {
             .flatten()
             .any(|m| m["name"] == self.model.as_str() || m["model"] == self.model.as_str());
         let note = if has { "" } else { " (the configured model is not pulled: run `ollama pull`)" };
-        Ok(format!("{} models at {url}{note}", http::count_models(&v)))
+        Ok(format!("{} models at {}{note}", http::count_models(&v), http::shown(&url)))
     }
 
     async fn stream(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {

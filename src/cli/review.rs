@@ -194,7 +194,7 @@ pub fn undo(task: &TaskDir, repo: &Path, a: &UndoArgs) -> Result<i32> {
     let r = review::undo(task, repo)?;
     if a.json {
         print_json(&r)?;
-        return Ok(0);
+        return Ok(i32::from(r.git_error.is_some()));
     }
     note_recovery(r.recovered.as_ref());
     println!("undid accept {}: restored {}", r.accept, plural(r.restored.len(), "file"));

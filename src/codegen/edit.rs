@@ -38,6 +38,12 @@ pub enum EditError {
     },
 }
 
+/// Byte offsets where `search` occurs starting at the beginning of a line (a SEARCH block is
+/// whole lines: a match in the middle of a line is not a match).
+fn line_matches(text: &str, search: &str) -> Vec<usize> {
+    text.match_indices(search).map(|(i, _)| i).filter(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n').collect()
+}
+
 fn first_line(s: &str) -> String {
     let l = s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
     l.chars().take(60).collect()
@@ -65,15 +71,17 @@ fn apply_one(text: &str, b: &SearchReplace, block: usize) -> Result<String, Edit
     if b.search.trim().is_empty() {
         return if text.trim().is_empty() { Ok(b.replace.clone()) } else { Err(EditError::EmptySearch { block }) };
     }
-    let count = text.matches(b.search.as_str()).count();
+    let count = line_matches(text, &b.search).len();
     if count == 1 {
-        return Ok(text.replacen(b.search.as_str(), &b.replace, 1));
+        let at = line_matches(text, &b.search)[0];
+        return Ok(format!("{}{}{}", &text[..at], b.replace, &text[at + b.search.len()..]));
     }
     // A search without its final newline may still match the file's last line.
     if count == 0
         && let Some(s) = b.search.strip_suffix('\n')
         && text.ends_with(s)
-        && text.matches(s).count() == 1
+        && line_matches(text, s).len() == 1
+        && line_matches(text, s)[0] == text.len() - s.len()
     {
         let r = b.replace.strip_suffix('\n').unwrap_or(&b.replace);
         return Ok(format!("{}{}", &text[..text.len() - s.len()], r));
@@ -169,6 +177,16 @@ mod tests {
         let out = apply("1\n2\n3\n", &[sr("1\n", "one\n"), sr("3\n", "three\n")]).unwrap();
         assert_eq!(out, "one\n2\nthree\n");
         assert!(apply("1\n2\n", &[sr("1\n", "one\n"), sr("9\n", "x\n")]).is_err());
+    }
+
+    #[test]
+    fn a_match_in_the_middle_of_a_line_is_not_a_match() {
+        let file = "    subtotal = sum(items)\n";
+        let err = apply(file, &[sr("total = sum(items)\n", "total = 0\n")]).unwrap_err();
+        assert!(matches!(err, EditError::NotFound { .. }), "{err}");
+        // …and does not make a real match ambiguous.
+        let file = "subtotal = 1\ntotal = 1\n";
+        assert_eq!(apply(file, &[sr("total = 1\n", "total = 2\n")]).unwrap(), "subtotal = 1\ntotal = 2\n");
     }
 
     #[test]

@@ -87,15 +87,24 @@ pub enum GenerateError {
         /// What was asked.
         target: String,
     },
+    /// The file is larger than the context budget and the reply had no SEARCH/REPLACE edits.
+    #[error(
+        "{0} is larger than the context budget, so only SEARCH/REPLACE edits can be applied, and the reply had none; raise context_budget_tokens or split the file"
+    )]
+    NeedsEdits(String),
     /// Every block of the reply targets files outside the plan.
     #[error("the reply only wrote files outside the plan: {}", .0.join(", "))]
     OutOfScope(Vec<String>),
 }
 
-/// The reply mode for a package.
+/// The reply mode for a package: SEARCH/REPLACE for a `modify` whose file has more lines
+/// than the threshold, or whose content had to be cut to fit the context budget (a whole-file
+/// reply written from a cut view would drop the rest of the file).
 pub fn mode_for(pkg: &ContextPackage, s: &GenerateSettings) -> ReplyMode {
-    match (&pkg.entry.action, &pkg.current) {
-        (Action::Modify, Some(c)) if c.lines().count() > s.edit_threshold_lines => ReplyMode::SearchReplace,
+    match (&pkg.entry.action, &pkg.current_full) {
+        (Action::Modify, Some(c)) if pkg.current_truncated || c.lines().count() > s.edit_threshold_lines => {
+            ReplyMode::SearchReplace
+        }
         _ => ReplyMode::WholeFile,
     }
 }
@@ -186,8 +195,11 @@ pub fn parse_reply(
             if mine.is_empty() {
                 return Err(wrong(target, other_planned, out_of_scope));
             }
-            let content = edit::apply(pkg.current.as_deref().unwrap_or(""), &mine)?;
+            let content = edit::apply(pkg.current_full.as_deref().unwrap_or(""), &mine)?;
             return Ok((content, out_of_scope));
+        }
+        if pkg.current_truncated {
+            return Err(GenerateError::NeedsEdits(target.to_owned()));
         }
     }
     let blocks = reply::fenced_blocks(text);
@@ -265,6 +277,34 @@ mod tests {
             parse_reply(unplanned, &pkg, &plan, ReplyMode::SearchReplace),
             Err(GenerateError::OutOfScope(_))
         ));
+    }
+
+    #[test]
+    fn a_file_cut_by_the_budget_is_edited_whole_never_rewritten_from_the_cut() {
+        let big: String = (0..300).map(|i| format!("line_{i} = {i}\n")).collect();
+        let entry = PlannedFile {
+            path: RelPath::new("pkg/a.py").unwrap(),
+            action: Action::Modify,
+            description: String::new(),
+            depends_on: vec![],
+        };
+        let plan = Plan {
+            title: "t".into(),
+            plan_md: "p".into(),
+            files: vec![entry.clone()],
+            planning_ai: None,
+            plan_review: None,
+        };
+        let pkg = crate::context::build(&plan, &entry, "", Some(big.clone()), vec![], 600);
+        assert!(pkg.current_truncated && pkg.current.as_ref().unwrap().len() < big.len());
+        assert_eq!(mode_for(&pkg, &GenerateSettings::default()), ReplyMode::SearchReplace);
+        // The edit near the end applies to the whole file, not to the cut view.
+        let reply = "<<<<<<< SEARCH\nline_299 = 299\n=======\nline_299 = 0\n>>>>>>> REPLACE\n";
+        let (content, _) = parse_reply(reply, &pkg, &plan, ReplyMode::SearchReplace).unwrap();
+        assert_eq!(content, big.replace("line_299 = 299", "line_299 = 0"));
+        // A whole-file reply is refused rather than truncating the file.
+        let err = parse_reply("```python\nline_0 = 0\n```\n", &pkg, &plan, ReplyMode::SearchReplace).unwrap_err();
+        assert!(matches!(err, GenerateError::NeedsEdits(_)), "{err}");
     }
 
     #[test]

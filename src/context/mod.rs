@@ -60,8 +60,14 @@ pub struct ContextPackage {
     pub plan_review: Option<String>,
     /// Files and sizes of the repo.
     pub repo_summary: String,
-    /// The target's current content (`None` for a new file).
+    /// The target's current content (`None` for a new file), possibly cut to fit the budget.
     pub current: Option<String>,
+    /// Whether `current` was cut (then only SEARCH/REPLACE edits against
+    /// [`ContextPackage::current_full`] can be applied; a whole-file reply would lose the rest).
+    pub current_truncated: bool,
+    /// The target's whole current content, never cut and never sent as is: edits apply to it.
+    #[serde(skip)]
+    pub current_full: Option<String>,
     /// Its dependencies' contents.
     pub dependencies: Vec<DependencyContent>,
     /// Parts cut to fit the budget.
@@ -105,7 +111,9 @@ pub fn build(
         planning_ai: plan.planning_ai.clone(),
         plan_review: plan.plan_review.clone(),
         repo_summary: repo_summary.to_owned(),
+        current_full: current.clone(),
         current,
+        current_truncated: false,
         dependencies: deps,
         truncated: Vec::new(),
         tokens: 0,
@@ -155,6 +163,7 @@ pub fn build(
         pkg.truncated.push(Truncation { part: name, original_tokens: have, kept_tokens: approx_tokens(text) });
     }
     pkg.tokens = size(&pkg);
+    pkg.current_truncated = pkg.truncated.iter().any(|t| t.part == "current_content");
     pkg
 }
 

@@ -13,7 +13,7 @@ use std::time::Instant;
 use crate::broker::{BrokerError, CallRecord};
 use crate::codegen::materialize::Manifest;
 use crate::orchestrator::events::{Event, ValidationWhen};
-use crate::orchestrator::run::{self, Fail, RunEnv, blocking, save};
+use crate::orchestrator::run::{self, Fail, RunEnv, blocking, cancelled, save};
 use crate::orchestrator::summary::Summary;
 use crate::repair::{self, RepairCtx, RepairError, RepairSettings};
 use crate::review::{self, AcceptOptions, Selection};
@@ -24,10 +24,6 @@ use crate::task::relpath::RelPath;
 use crate::task::state::{RunStatus, Stage, TaskState};
 use crate::validate::shadow::ShadowTree;
 use crate::validate::{Validation, Validators};
-
-fn cancelled() -> Fail {
-    Fail { status: RunStatus::Cancelled, ..Fail::failed("the run was cancelled", "run codegen again when ready") }
-}
 
 /// Opens run-log step `name` (see [`Recorder::begin`]); a log write failure is reported, not fatal.
 pub(crate) fn log_step(env: &RunEnv, rec: &mut Option<Recorder>, name: &str, summary: &Summary) {
@@ -111,7 +107,7 @@ pub(crate) async fn validate_and_repair(
         env.bus.emit(Event::log("info", "validation is disabled ([validate] enabled = false)"));
         return Ok(());
     }
-    run::stage(env, st, Stage::Validate);
+    run::stage(env, st, Stage::Validate)?;
     log_step(env, rec, Stage::Validate.as_str(), summary);
     let manifest = Manifest::load(&env.task)
         .ok_or_else(|| Fail::failed("code/manifest.json is missing", "run `ai-tools codegen --redo`"))?;
@@ -140,7 +136,7 @@ pub(crate) async fn validate_and_repair(
         return Ok(());
     }
 
-    run::stage(env, st, Stage::Repair);
+    run::stage(env, st, Stage::Repair)?;
     log_step(env, rec, Stage::Repair.as_str(), summary);
     let mut by_file: BTreeMap<String, Vec<ValidationReport>> = BTreeMap::new();
     for r in before.reports {
@@ -153,8 +149,34 @@ pub(crate) async fn validate_and_repair(
         max_tokens: env.settings.generate.max_tokens,
         temperature: env.settings.generate.temperature,
     };
-    let files = SafeDir::new(env.task.files_dir());
     let mut changed_any = false;
+    let repaired = repair_all(env, summary, rec, &validators, &shadow, by_file, settings, &mut changed_any).await;
+    // Whatever ended the stage, diff.patch must not lag behind a repaired code/files.
+    if changed_any {
+        let derived = run::derive_diff(env).await?;
+        st.base = derived.0;
+        run::emit_diff(env, summary, &derived.1);
+    }
+    st.usage = run::usage_of(summary);
+    run::save(env, st);
+    repaired
+}
+
+/// The repair loop over every file with findings, then the after-repair validation. Sets
+/// `changed_any` as soon as a repaired file is written, so the caller re-derives the diff even
+/// when this returns an error.
+#[allow(clippy::too_many_arguments)]
+async fn repair_all(
+    env: &RunEnv,
+    summary: &mut Summary,
+    rec: &mut Option<Recorder>,
+    validators: &Validators,
+    shadow: &ShadowTree,
+    by_file: BTreeMap<String, Vec<ValidationReport>>,
+    settings: RepairSettings,
+    changed_any: &mut bool,
+) -> Result<(), Fail> {
+    let files = SafeDir::new(env.task.files_dir());
     for (file, findings) in by_file {
         let Ok(path) = RelPath::new(&file) else { continue };
         let original = match files.read(&path) {
@@ -176,8 +198,8 @@ pub(crate) async fn validate_and_repair(
         let ctx = RepairCtx {
             broker: &env.broker,
             prompts: &env.prompts,
-            validators: &validators,
-            shadow: &shadow,
+            validators,
+            shadow,
             settings,
             cancel: &env.cancel,
             on_attempt: &on_attempt,
@@ -199,7 +221,7 @@ pub(crate) async fn validate_and_repair(
             files.write(&path, outcome.content.as_bytes(), None).map_err(|e| {
                 Fail::failed(format!("cannot write the repaired {file}: {e}"), "check permissions on the task dir")
             })?;
-            changed_any = true;
+            *changed_any = true;
         }
         summary.repair_attempts += outcome.attempts.len();
         sub.input_tokens = outcome.attempts.iter().map(|a| a.input_tokens).sum();
@@ -213,7 +235,9 @@ pub(crate) async fn validate_and_repair(
                 s.repair_attempts.extend(outcome.attempts.iter().cloned());
             }
             r.sub_step(sub);
-            let _ = r.persist();
+            if let Err(e) = r.persist() {
+                env.bus.emit(Event::log("warn", format!("cannot write the run log: {e}")));
+            }
         }
         env.bus.emit(Event::FileRepaired {
             path: file,
@@ -224,9 +248,8 @@ pub(crate) async fn validate_and_repair(
         });
     }
     summary.add_calls(&env.broker.take_records());
-    st.usage = run::usage_of(summary);
 
-    let after = validate_once(env, &validators, &shadow, repair::STEP, ValidationWhen::AfterRepair).await?;
+    let after = validate_once(env, validators, shadow, repair::STEP, ValidationWhen::AfterRepair).await?;
     summary.errors_surviving_repair = after.reports.len();
     if let Some(r) = rec.as_mut() {
         if let Some(s) = r.current() {
@@ -234,12 +257,6 @@ pub(crate) async fn validate_and_repair(
         }
         r.log_mut().errors_surviving_repair = after.reports.len();
     }
-    if changed_any {
-        let derived = run::derive_diff(env).await?;
-        st.base = derived.0;
-        run::emit_diff(env, summary, &derived.1);
-    }
-    run::save(env, st);
     Ok(())
 }
 
@@ -249,6 +266,9 @@ pub(crate) async fn validate_and_repair(
 /// # Errors
 /// A [`Fail`] when the accept engine refuses (drift) or a write fails.
 pub(crate) async fn apply(env: &RunEnv, st: &mut TaskState) -> Result<(), Fail> {
+    if env.cancel.is_cancelled() {
+        return Err(cancelled());
+    }
     // The accept engine reads and writes state.json: hand it the run's state, take back its own.
     save(env, st);
     let (task, repo) = (env.task.clone(), env.repo.clone());

@@ -206,6 +206,13 @@ pub enum Event {
         /// Why.
         error: String,
     },
+    /// A target was not generated: a file it depends on failed, or the run stopped first.
+    FileSkipped {
+        /// Target.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A target was written to code/files (or its deletion recorded).
     FileMaterialized {
         /// Target.

@@ -132,7 +132,7 @@ impl Actor {
         loop {
             let finished = async {
                 match self.current.as_mut() {
-                    Some((h, _)) => h.await.ok(),
+                    Some((h, _)) => h.await,
                     None => std::future::pending().await,
                 }
             };
@@ -143,12 +143,14 @@ impl Actor {
                         break;
                     }
                 }
-                _ = finished => {
+                joined = finished => {
                     self.current = None;
-                    // Front ends draw hunks from events only: publish the new diff's hunks.
-                    if self.session.task.diff_patch().exists() {
-                        review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), Command::Snapshot).await;
+                    if let Err(e) = joined {
+                        self.run_died(&e.to_string());
                     }
+                    // Front ends draw hunks from events only: publish the new diff's hunks (an
+                    // empty list when the run left no diff).
+                    review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), Command::Snapshot).await;
                 }
             }
         }
@@ -156,6 +158,29 @@ impl Actor {
             c.cancel();
             let _ = h.await;
         }
+    }
+
+    /// A run task that ended without its final event (it panicked): record the failure in
+    /// state.json and tell the front ends, so none waits forever.
+    fn run_died(&self, why: &str) {
+        let reason = format!("internal error: the run stopped unexpectedly ({why})");
+        let suggestion = "report this bug with the log file; run codegen again".to_owned();
+        if let Ok(mut st) = crate::task::state::TaskState::load(&self.session.task) {
+            st.status = crate::task::state::RunStatus::Failed;
+            st.failure = Some(crate::task::state::Failure { reason: reason.clone(), suggestion: suggestion.clone() });
+            if let Err(e) = st.save(&self.session.task) {
+                tracing::error!("cannot write state.json: {e}");
+            }
+        }
+        self.bus.emit(Event::Failed {
+            status: crate::task::state::RunStatus::Failed,
+            reason,
+            suggestion,
+            exit_code: 1,
+            next_phase: None,
+            files: vec![],
+            summary: None,
+        });
     }
 
     fn broker(&mut self) -> Result<Arc<Broker>, String> {
@@ -223,12 +248,14 @@ impl Actor {
                 _ => self.bus.emit(Event::Rejected { reason: "no run is active".into() }),
             },
             Command::SetProvider(p) => {
+                let before = self.session.config.clone();
                 self.session.config.provider = Some(p);
-                self.reconfigure();
+                self.reconfigure(before);
             }
             Command::SetModel(m) => {
+                let before = self.session.config.clone();
                 self.session.config.model = Some(m);
-                self.reconfigure();
+                self.reconfigure(before);
             }
             cmd @ (Command::SetHunks(_)
             | Command::Accept { .. }
@@ -249,14 +276,20 @@ impl Actor {
         true
     }
 
-    fn reconfigure(&mut self) {
-        self.broker = None;
+    /// Rebuilds the broker for the changed configuration; when that fails, the change is
+    /// refused and `before` stays in force.
+    fn reconfigure(&mut self, before: Config) {
+        let previous = self.broker.take();
         match self.broker() {
             Ok(b) => {
                 let model = b.primary(Role::Codegen).map(|p| p.model().to_owned()).unwrap_or_default();
                 self.bus.emit(Event::ProviderChanged { providers: b.chain(Role::Codegen), model });
             }
-            Err(e) => self.bus.emit(Event::Rejected { reason: e }),
+            Err(e) => {
+                self.session.config = before;
+                self.broker = previous;
+                self.bus.emit(Event::Rejected { reason: format!("{e}; keeping the current provider") });
+            }
         }
     }
 }

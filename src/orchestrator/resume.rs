@@ -32,6 +32,11 @@ pub fn not_current(task: &crate::task::TaskDir, plan: &Plan, st: &TaskState, id:
             st.run_id.as_deref().unwrap_or("none")
         ));
     }
+    if st.status == crate::task::state::RunStatus::ScopeMismatch {
+        return Some(format!(
+            "run {id} ended in a scope mismatch (replies wrote outside the plan); revisit the plan instead of resuming"
+        ));
+    }
     let Some(manifest) = Manifest::load(task) else {
         return Some(format!("run {id} never materialized its files (no code/manifest.json)"));
     };
@@ -107,7 +112,7 @@ pub(crate) async fn run(
         format!("resuming run {id}: code/files is current, skipping context, generate and materialize"),
     ));
 
-    run::stage(env, st, Stage::Diff);
+    run::stage(env, st, Stage::Diff)?;
     checks::log_step(env, rec, "diff (resumed)", summary);
     let derived = run::derive_diff(env).await?;
     st.base = derived.0;

@@ -53,6 +53,11 @@ fn plan_loaded(task: &TaskDir, repo: &Path, bus: &EventBus) {
 }
 
 fn snapshot(task: &TaskDir, repo: &Path, bus: &EventBus) {
+    if !task.diff_patch().exists() {
+        // No run has produced a diff (or a redo archived it): nothing to review.
+        bus.emit(Event::Hunks { files: Vec::new() });
+        return;
+    }
     match review::snapshot(task, repo) {
         Ok(files) => bus.emit(Event::Hunks { files }),
         Err(e) => bus.emit(Event::Rejected { reason: e.to_string() }),

@@ -130,6 +130,22 @@ pub async fn run(env: RunEnv, opts: RunOptions) -> Outcome {
     };
     let mut state: Option<TaskState> = None;
     let mut rec: Option<Recorder> = None;
+    // One run per task, across processes; held until the final state is written.
+    let _lock = match crate::task::RunLock::acquire(&env.task) {
+        Ok(l) => l,
+        Err(e) => {
+            env.bus.emit(Event::Failed {
+                status: RunStatus::Failed,
+                reason: e.to_string(),
+                suggestion: "wait for the other run to end (or /cancel it), then run codegen again".into(),
+                exit_code: 2,
+                next_phase: None,
+                files: vec![],
+                summary: None,
+            });
+            return Outcome { status: RunStatus::Failed, exit_code: 2 };
+        }
+    };
     let result = run_inner(&env, &opts, &mut state, &mut summary, started, &mut rec).await;
     summary.total_seconds = started.elapsed().as_secs_f64();
     env.broker.set_transcript_dir(None);
@@ -177,10 +193,23 @@ pub(crate) fn save(env: &RunEnv, st: &mut TaskState) {
     }
 }
 
-pub(crate) fn stage(env: &RunEnv, st: &mut TaskState, s: Stage) {
+/// Enters stage `s` (state.json and an event), unless the run was cancelled.
+///
+/// # Errors
+/// The cancelled ending, so no stage starts after the user stopped the run.
+pub(crate) fn stage(env: &RunEnv, st: &mut TaskState, s: Stage) -> Result<(), Fail> {
+    if env.cancel.is_cancelled() {
+        return Err(cancelled());
+    }
     st.stage = Some(s);
     save(env, st);
     env.bus.emit(Event::StageChanged { stage: s });
+    Ok(())
+}
+
+/// The ending of a run the user stopped.
+pub(crate) fn cancelled() -> Fail {
+    Fail { status: RunStatus::Cancelled, ..Fail::failed("the run was cancelled", "run codegen again when ready") }
 }
 
 pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Fail> {
@@ -208,6 +237,16 @@ async fn run_inner(
         return resume::run(env, opts, &plan, &waves, st, state_slot, summary, rec, id).await;
     }
 
+    if st.status == RunStatus::Running {
+        // We hold the run lock, so no process is running it: it was killed mid-way.
+        env.bus.emit(Event::log(
+            "warn",
+            format!(
+                "run {} did not finish (its process stopped); its state and outputs are kept in code/archive/",
+                st.run_id.as_deref().unwrap_or("?")
+            ),
+        ));
+    }
     if materialize::has_outputs(&env.task) {
         let prev = st.run_id.clone().unwrap_or_else(|| format!("unknown-{}", Utc::now().format("%Y%m%d-%H%M%S")));
         if st.status == RunStatus::Ready && !opts.redo {
@@ -245,13 +284,13 @@ async fn run_inner(
     env.bus.emit(plan_loaded(&plan, &waves));
 
     // context
-    stage(env, st, Stage::Context);
+    stage(env, st, Stage::Context)?;
     checks::log_step(env, rec, "context", summary);
     let (r, max) = (env.repo.clone(), env.settings.repo_summary_max_files);
     let summary_text = Arc::new(blocking(move || repo_summary::summarize(&r, max).render()).await?);
 
     // generate
-    stage(env, st, Stage::Generate);
+    stage(env, st, Stage::Generate)?;
     checks::log_step(env, rec, "generate", summary);
     let gen_started = Instant::now();
     let g = crate::orchestrator::scheduler::generate(env, &plan, &waves, st, summary, &summary_text, rec).await?;
@@ -267,15 +306,12 @@ async fn run_inner(
         });
     }
     if g.cancelled {
-        return Err(Fail {
-            status: RunStatus::Cancelled,
-            ..Fail::failed("the run was cancelled", "run codegen again when ready")
-        });
+        return Err(cancelled());
     }
     let (generated, scope, failed) = (g.generated, g.scope, g.failed);
 
     // materialize
-    stage(env, st, Stage::Materialize);
+    stage(env, st, Stage::Materialize)?;
     checks::log_step(env, rec, "materialize", summary);
     let items: Vec<(RelPath, Action, Option<String>)> = plan
         .files
@@ -289,6 +325,10 @@ async fn run_inner(
     record_materialized(env, st, summary, &written);
     save(env, st);
 
+    // A reply that wrote outside the plan routes back to planning, whatever else failed.
+    if !failed.is_empty() && !scope.is_empty() {
+        return Err(scope_mismatch(&scope));
+    }
     if !failed.is_empty() {
         return Err(Fail {
             files: failed.clone(),
@@ -303,7 +343,7 @@ async fn run_inner(
     }
 
     // diff
-    stage(env, st, Stage::Diff);
+    stage(env, st, Stage::Diff)?;
     checks::log_step(env, rec, "diff", summary);
     let derived = derive_diff(env).await?;
     st.base = derived.0;
@@ -313,25 +353,14 @@ async fn run_inner(
     // validate + repair
     crate::orchestrator::checks::validate_and_repair(env, &plan, st, summary, &run_id, rec).await?;
 
-    if derived.1.is_empty() && summary.diff_files == 0 && !opts.allow_empty {
+    if derived.1.is_empty() && summary.diff_files == 0 && !opts.allow_empty && scope.is_empty() {
         return Err(Fail::failed(
             "missing outputs: the diff is empty (the generated files equal the working tree)",
             "run `ai-tools codegen --redo` for another attempt, or pass --allow-empty if no change is the expected result",
         ));
     }
     if !scope.is_empty() {
-        return Err(Fail {
-            status: RunStatus::ScopeMismatch,
-            reason: format!(
-                "scope mismatch: replies tried to write files outside plan.files.json: {}",
-                scope.iter().cloned().collect::<Vec<_>>().join(", ")
-            ),
-            suggestion:
-                "revisit the plan: add those files to plan.files.json if they are needed, then run codegen again".into(),
-            exit_code: 3,
-            next_phase: Some(Phase::Planning),
-            files: scope.into_iter().collect(),
-        });
+        return Err(scope_mismatch(&scope));
     }
     if opts.apply {
         crate::orchestrator::checks::apply(env, st).await?;
@@ -366,6 +395,22 @@ pub(crate) fn announce_start(env: &RunEnv, run_id: &str, files: usize, waves: us
         waves,
     });
     env.bus.emit(Event::PhaseChanged { phase: Phase::Codegen });
+}
+
+/// The scope-mismatch ending: exit 3, next phase planning, naming the unplanned paths.
+fn scope_mismatch(scope: &std::collections::BTreeSet<String>) -> Fail {
+    Fail {
+        status: RunStatus::ScopeMismatch,
+        reason: format!(
+            "scope mismatch: replies tried to write files outside plan.files.json: {}",
+            scope.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        suggestion: "revisit the plan: add those files to plan.files.json if they are needed, then run codegen again"
+            .into(),
+        exit_code: 3,
+        next_phase: Some(Phase::Planning),
+        files: scope.iter().cloned().collect(),
+    }
 }
 
 pub(crate) fn usage_of(s: &Summary) -> state::UsageTotals {

@@ -106,6 +106,10 @@ pub(crate) async fn generate(
                         fs.status = FileStatus::Skipped;
                         fs.error = Some("skipped: a file it depends on failed".into());
                     }
+                    env.bus.emit(Event::FileSkipped {
+                        path: path.to_string(),
+                        reason: "a file it depends on failed".into(),
+                    });
                     finish_one(env, &mut progress[*w], *w, false, summary, rec);
                     changed = true;
                     continue;
@@ -151,7 +155,11 @@ pub(crate) async fn generate(
         }
         let records = env.broker.take_records();
         summary.add_calls(&records);
-        progress[w].records.extend(records);
+        // Records of requests still in flight may come along: file each under its own wave.
+        for r in records {
+            let wave = RelPath::new(&r.label).ok().and_then(|p| wave_of.get(&p).copied()).unwrap_or(w);
+            progress[wave].records.push(r);
+        }
         finish_one(env, &mut progress[w], w, ok, summary, rec);
         st.usage = usage_of(summary);
         save(env, st);
@@ -164,6 +172,7 @@ pub(crate) async fn generate(
         {
             fs.status = FileStatus::Skipped;
             fs.error = Some("not started: the run stopped".into());
+            env.bus.emit(Event::FileSkipped { path: path.to_string(), reason: "the run stopped first".into() });
         }
     }
     out.cancelled = env.cancel.is_cancelled();
@@ -303,6 +312,7 @@ fn record(
         Err(GenerateError::Broker(BrokerError::Cancelled)) => {
             fs.status = FileStatus::Skipped;
             fs.error = Some("cancelled".into());
+            env.bus.emit(Event::FileSkipped { path: p, reason: "cancelled".into() });
             false
         }
         Err(e) => {

@@ -212,6 +212,12 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
     if plans.is_empty() {
         return Ok(report);
     }
+    // Paths that already held uncommitted changes: committing or staging them would take the
+    // user's own edits along, so they land in the working tree but stay out of git.
+    let dirty = match &git {
+        Some(g) => g.dirty(&plans.iter().map(|p| &p.path).collect::<Vec<_>>())?,
+        None => Vec::new(),
+    };
 
     let n = journal::next_number(task)?;
     let mut rec = AcceptRecord {
@@ -260,7 +266,16 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
         })
         .collect();
 
-    let paths: Vec<&RelPath> = plans.iter().map(|p| &p.path).collect();
+    let paths: Vec<&RelPath> = plans.iter().map(|p| &p.path).filter(|p| !dirty.contains(p)).collect();
+    if !dirty.is_empty() {
+        let names: Vec<String> = dirty.iter().map(ToString::to_string).collect();
+        report.git_error = Some(format!(
+            "not {} (they had uncommitted changes before this accept, which would have gone along): {}; \
+             review them with `git diff` and commit them yourself",
+            if opts.commit { "committed" } else { "staged" },
+            names.join(", ")
+        ));
+    }
     if let Some(git) = &git {
         if opts.commit {
             let message = opts.message.clone().unwrap_or_else(|| plan_title(task));
@@ -275,7 +290,7 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
                 Err(e) => report.git_error = Some(e.to_string()),
             }
         }
-        if opts.stage {
+        if opts.stage && !paths.is_empty() {
             match git.stage(&paths) {
                 Ok(()) => {
                     rec.staged = true;

@@ -86,6 +86,26 @@ impl Git {
         }
     }
 
+    /// Which of `paths` hold uncommitted changes — staged or unstaged, against HEAD — as
+    /// `git status --porcelain` reports them. Committing or staging such a path would take
+    /// those changes along with the accepted hunks.
+    ///
+    /// # Errors
+    /// [`ReviewError::Git`] with git's message.
+    pub fn dirty(&self, paths: &[&RelPath]) -> Result<Vec<RelPath>, ReviewError> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self.run(&["status", "--porcelain=v1", "-z", "--untracked-files=no"], paths)?;
+        Ok(out
+            .stdout
+            .split(|&c| c == 0)
+            .filter(|e| e.len() > 3)
+            .filter_map(|e| std::str::from_utf8(&e[3..]).ok())
+            .filter_map(|p| paths.iter().find(|x| x.as_str() == p).map(|x| (*x).clone()))
+            .collect())
+    }
+
     fn has_head(&self) -> bool {
         self.command(&["rev-parse", "--verify", "-q", "HEAD"]).output().is_ok_and(|o| o.status.success())
     }

@@ -49,6 +49,9 @@ pub enum TaskError {
     /// `task new` with a slug that is not `[a-z0-9._-]+`.
     #[error("`{0}` is not a valid task slug: use letters, digits, `-`, `_` and `.`")]
     BadSlug(String),
+    /// Another codegen run holds the task.
+    #[error("another codegen run is active on task {0} (in this or another process); wait for it to end or stop it")]
+    Busy(PathBuf),
     /// `task new` over an existing task.
     #[error("task {0} already exists")]
     Exists(PathBuf),
@@ -130,6 +133,30 @@ impl TaskDir {
     /// `accepts/`.
     pub fn accepts_dir(&self) -> PathBuf {
         self.root.join("accepts")
+    }
+}
+
+/// Exclusive hold on a task for one codegen run: `<task>/.codegen.lock`, locked with an OS file
+/// lock, so it is released when the run ends or its process dies.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: fs::File,
+}
+
+impl RunLock {
+    /// Takes the lock without waiting.
+    ///
+    /// # Errors
+    /// [`TaskError::Busy`] when another run holds it; [`TaskError::Io`] on I/O failure.
+    pub fn acquire(task: &TaskDir) -> Result<Self, TaskError> {
+        let path = task.root().join(".codegen.lock");
+        let io = |source| TaskError::Io { path: path.clone(), source };
+        let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => Err(TaskError::Busy(task.root().to_path_buf())),
+            Err(fs::TryLockError::Error(e)) => Err(TaskError::Io { path, source: e }),
+        }
     }
 }
 

@@ -386,6 +386,12 @@ fn check_against_repo(path: &RelPath, action: Action, repo: &Path) -> Result<(),
         (Action::Modify | Action::Delete, Some(m)) if !m.is_file() => {
             Err((format!("`{path}` is not a regular file"), "plan regular files only".into()))
         }
+        (Action::Modify, Some(_)) if fs::read(path.join_to(repo)).is_ok_and(|b| std::str::from_utf8(&b).is_err()) => {
+            Err((
+                format!("`{path}` is not UTF-8 text, and ai-tools edits text files only"),
+                "convert the file to UTF-8 first, or leave it out of the plan".into(),
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -513,6 +519,14 @@ mod tests {
         let e = err(&["a.py"], r#"{"files": [{"path": "a.py", "action": "create"}]}"#);
         assert!(e.message.contains("already exists"), "{e}");
         assert!(e.hint.as_deref().unwrap_or("").contains("\"modify\""), "{e}");
+    }
+
+    #[test]
+    fn modify_of_a_non_utf8_file_is_refused() {
+        let (t, task) = setup(&[], r#"{"files": [{"path": "latin1.txt", "action": "modify"}]}"#);
+        fs::write(t.path().join("repo/latin1.txt"), b"caf\xe9\n").unwrap();
+        let e = load(&task, &t.path().join("repo")).unwrap_err();
+        assert!(e.message.contains("not UTF-8"), "{e}");
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub enum RelPathError {
     /// Points into a `.git` directory.
     #[error("`{0}` points into `.git/`, which ai-tools never writes")]
     GitDir(String),
+    /// Points into `.ai-tools/`, where tasks (plans, state, generated files) live.
+    #[error("`{0}` points into `.ai-tools/`, ai-tools' own task directory, which a plan cannot target")]
+    ToolDir(String),
 }
 
 /// A validated repo-relative path with forward slashes (see the module invariant).
@@ -59,6 +62,9 @@ impl RelPath {
         let b = s.as_bytes();
         if s.starts_with('/') || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic()) {
             return Err(RelPathError::Absolute(s.to_owned()));
+        }
+        if s.split('/').next() == Some(".ai-tools") {
+            return Err(RelPathError::ToolDir(s.to_owned()));
         }
         for seg in s.split('/') {
             match seg {
@@ -153,6 +159,7 @@ mod tests {
             ("a/", |e| matches!(e, E::EmptySegment(_))),
             (".git/config", |e| matches!(e, E::GitDir(_))),
             ("sub/.GIT/hooks/pre-commit", |e| matches!(e, E::GitDir(_))),
+            (".ai-tools/tasks/t/state.json", |e| matches!(e, E::ToolDir(_))),
         ];
         for (input, check) in cases {
             let err = RelPath::new(input).unwrap_err();

@@ -27,6 +27,7 @@ pub fn line(e: &Event) -> Option<String> {
             format!("  generated {path}: {lines} lines, {output_tokens} tokens, {:.1}s", *elapsed_ms as f64 / 1000.0)
         }
         Event::FileFailed { path, error } => format!("  FAILED {path}: {error}"),
+        Event::FileSkipped { path, reason } => format!("  skipped {path}: {reason}"),
         Event::ScopeViolation { target, paths } => {
             format!("  scope: the reply for {target} tried to write {}", paths.join(", "))
         }

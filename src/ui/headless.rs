@@ -28,13 +28,21 @@ struct Progress {
     tty: bool,
     quiet: bool,
     waves: HashMap<usize, ProgressBar>,
+    /// Each target's wave, from `WaveStarted`.
+    wave_of: HashMap<String, usize>,
 }
 
 impl Progress {
     fn new(quiet: bool) -> Self {
         let tty = std::io::stderr().is_terminal() && !quiet;
         let target = if tty { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-        Self { multi: MultiProgress::with_draw_target(target), tty, quiet, waves: HashMap::new() }
+        Self {
+            multi: MultiProgress::with_draw_target(target),
+            tty,
+            quiet,
+            waves: HashMap::new(),
+            wave_of: HashMap::new(),
+        }
     }
 
     fn line(&self, s: &str) {
@@ -58,6 +66,9 @@ impl Progress {
                         .progress_chars("=> "),
                 );
                 bar.set_prefix(wave.to_string());
+                for f in files {
+                    self.wave_of.insert(f.clone(), *wave);
+                }
                 bar.enable_steady_tick(Duration::from_millis(200));
                 self.waves.insert(*wave, bar);
             }
@@ -67,11 +78,9 @@ impl Progress {
                 }
                 return;
             }
-            Event::FileGenerated { path, .. } | Event::FileFailed { path, .. } => {
-                for b in self.waves.values() {
-                    if b.message() == *path {
-                        b.inc(1);
-                    }
+            Event::FileGenerated { path, .. } | Event::FileFailed { path, .. } | Event::FileSkipped { path, .. } => {
+                if let Some(b) = self.wave_of.get(path).and_then(|w| self.waves.get(w)) {
+                    b.inc(1);
                 }
             }
             Event::WaveFinished { wave, elapsed_ms, .. } => {
@@ -104,9 +113,14 @@ pub async fn run_codegen(
     loop {
         let ev = tokio::select! {
             ev = events.recv() => ev,
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            _ = tokio::signal::ctrl_c() => {
+                if interrupted {
+                    // A second Ctrl-C: stop now; state.json says where the run was.
+                    eprintln!("interrupted again: exiting");
+                    std::process::exit(130);
+                }
                 interrupted = true;
-                eprintln!("interrupted: cancelling the run…");
+                eprintln!("interrupted: cancelling the run… (Ctrl-C again to exit at once)");
                 handle.send(Command::Cancel);
                 continue;
             }
@@ -134,7 +148,7 @@ pub async fn run_codegen(
                 } else {
                     print!("{text}");
                 }
-                return 0;
+                return if interrupted { 130 } else { 0 };
             }
             Event::Failed { status, reason, suggestion, exit_code, next_phase, summary, .. } => {
                 let _ = progress.multi.clear();

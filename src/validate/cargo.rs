@@ -1,5 +1,6 @@
-//! cargo: `cargo check --message-format json --quiet` in the shadow root, with
-//! `CARGO_TARGET_DIR` pointed at a cache outside it.
+//! cargo: `cargo check --offline --message-format json --quiet` in the shadow root, with
+//! `CARGO_TARGET_DIR` pointed at a cache outside it. `--offline`: validation never fetches
+//! crates a generated manifest names.
 //!
 //! Output (cargo's JSON messages, one object per line): keep `reason == "compiler-message"`
 //! whose `message.level == "error"`; the position is the primary span's `file_name`,
@@ -13,7 +14,7 @@ use crate::validate::Finding;
 
 /// The arguments.
 pub fn args() -> Vec<String> {
-    ["check", "--message-format", "json", "--quiet"].iter().map(|s| (*s).to_owned()).collect()
+    ["check", "--offline", "--message-format", "json", "--quiet"].iter().map(|s| (*s).to_owned()).collect()
 }
 
 #[derive(Deserialize)]

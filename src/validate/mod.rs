@@ -195,7 +195,21 @@ impl Validators {
                     repo.join("tsconfig.json").is_file().then_some(()).ok_or("no tsconfig.json at the repo root"),
                 ),
                 Tool::Cargo => {
-                    ("cargo", repo.join("Cargo.toml").is_file().then_some(()).ok_or("no Cargo.toml at the repo root"))
+                    // `cargo check` compiles and runs build scripts: never ones the model wrote.
+                    let generated_build = targets.iter().any(|t| {
+                        let name = t.as_str().rsplit('/').next().unwrap_or("");
+                        name == "build.rs" || name == "Cargo.toml"
+                    });
+                    let pre = if !repo.join("Cargo.toml").is_file() {
+                        Err("no Cargo.toml at the repo root")
+                    } else if generated_build {
+                        Err(
+                            "the generated files include build.rs or Cargo.toml, and cargo check would run generated build code",
+                        )
+                    } else {
+                        Ok(())
+                    };
+                    ("cargo", pre)
                 }
                 other => (other.name(), Ok(())),
             };

@@ -9,7 +9,8 @@
 //!   (tools only read them);
 //! - `.git`, `.ai-tools`, the top-level `target` and tool caches are left out;
 //! - a hard-linked file shares its inode with the working tree, so it is never written
-//!   through: every overlay goes through [`SafeDir::write`], which writes a new file and renames
+//!   through; files a tool rewrites in place (`Cargo.lock`, `*.tsbuildinfo`) are copied instead
+//!   of linked; every overlay goes through [`SafeDir::write`], which writes a new file and renames
 //!   it over the link, and refuses to write through a symlink;
 //! - the temp dir is removed when the [`ShadowTree`] is dropped.
 
@@ -26,6 +27,12 @@ use crate::task::relpath::RelPath;
 const SKIP_ANYWHERE: &[&str] = &[".git", ".ai-tools", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"];
 /// Directory names never copied at the top level.
 const SKIP_TOP: &[&str] = &["target"];
+/// Files that tools rewrite in place (cargo updates `Cargo.lock`; `tsc --incremental` rewrites
+/// its build info): copied, never hard-linked, so the rewrite cannot reach the working tree.
+fn rewritten_in_place(name: &str) -> bool {
+    name == "Cargo.lock" || name.ends_with(".tsbuildinfo")
+}
+
 /// Directories linked whole (one symlink) instead of mirrored file by file.
 const LINK_WHOLE: &[&str] = &["node_modules", ".venv", "venv"];
 
@@ -107,7 +114,7 @@ impl ShadowTree {
                 fs::create_dir(&dst).map_err(io_err(&dst))?;
                 self.mirror(&src, &dst, false)?;
             } else if ft.is_file() {
-                if fs::hard_link(&src, &dst).is_ok() {
+                if !rewritten_in_place(&name_s) && fs::hard_link(&src, &dst).is_ok() {
                     self.linked += 1;
                 } else {
                     fs::copy(&src, &dst).map_err(io_err(&src))?;
@@ -215,5 +222,24 @@ mod tests {
         let root = r.to_path_buf();
         drop(s);
         assert!(!root.exists(), "the scratch copy is removed");
+    }
+
+    #[test]
+    fn files_tools_rewrite_in_place_are_copied_not_linked() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join("repo");
+        for p in ["Cargo.lock", "web/tsconfig.tsbuildinfo", "src/lib.rs"] {
+            fs::create_dir_all(repo.join(p).parent().unwrap()).unwrap();
+            fs::write(repo.join(p), "original\n").unwrap();
+        }
+        let s = ShadowTree::build(&repo, &t.path().join("files"), &Manifest::default()).unwrap();
+        for p in ["Cargo.lock", "web/tsconfig.tsbuildinfo"] {
+            // A tool truncating and rewriting the shadow's copy leaves the repo's file alone.
+            fs::write(s.root().join(p), "rewritten by a tool\n").unwrap();
+            assert_eq!(fs::read_to_string(repo.join(p)).unwrap(), "original\n", "{p}");
+        }
+        let (a, b) =
+            (fs::metadata(repo.join("src/lib.rs")).unwrap(), fs::metadata(s.root().join("src/lib.rs")).unwrap());
+        assert_eq!(a.ino(), b.ino(), "ordinary sources are still hard-linked");
     }
 }

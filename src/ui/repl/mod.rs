@@ -102,7 +102,10 @@ pub async fn run(handle: Handle, events: UnboundedReceiver<Event>, theme: Theme)
     let lines = tokio::task::spawn_blocking(move || read_loop(editor, &h2, &s2, theme, history));
     let _ = lines.await;
     handle.send(Command::Shutdown);
-    renderer.abort();
+    // Let the last events (an accept's report, a cancelled run) print before leaving.
+    if tokio::time::timeout(Duration::from_millis(500), renderer).await.is_err() {
+        tracing::debug!("repl renderer still running at exit");
+    }
     Ok(())
 }
 
@@ -262,9 +265,14 @@ fn accept(
             }
             print!("{}", render::hunk(f, h, hl, theme));
             loop {
-                let ans = editor
-                    .readline(&format!("({n}/{total}) Accept this hunk [y,n,a,d,q,?]? "))
-                    .unwrap_or_else(|_| "q".into());
+                let ans = match editor.readline(&format!("({n}/{total}) Accept this hunk [y,n,a,d,q,?]? ")) {
+                    Ok(a) => a,
+                    Err(_) => {
+                        // Ctrl-C or end of input aborts the review: nothing is marked or applied.
+                        println!("accept aborted; nothing applied");
+                        return;
+                    }
+                };
                 match ans.trim() {
                     "y" => marks.push((h.id.clone(), true)),
                     "n" => marks.push((h.id.clone(), false)),
@@ -310,6 +318,11 @@ async fn render_events(
             match &e {
                 Event::Hunks { files } => {
                     s.files = files.clone();
+                    s.version += 1;
+                    cv.notify_all();
+                }
+                // A refused snapshot (e.g. during a run) must not leave a command waiting.
+                Event::Rejected { .. } => {
                     s.version += 1;
                     cv.notify_all();
                 }

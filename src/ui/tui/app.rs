@@ -343,6 +343,11 @@ impl App {
         match e {
             Event::RunStarted { providers, model, .. } => {
                 self.run = RunView::Running(Instant::now());
+                // The previous run's hunks are archived or about to be replaced.
+                for p in self.diffs.keys().cloned().collect::<Vec<_>>() {
+                    self.hl.forget(&p);
+                }
+                self.diffs.clear();
                 self.waves.clear();
                 self.streams.clear();
                 self.findings.clear();
@@ -378,6 +383,8 @@ impl App {
             Event::WaveFinished { wave, elapsed_ms, .. } => {
                 if let Some(w) = self.waves.get_mut(wave - 1) {
                     w.elapsed = Some(Duration::from_millis(*elapsed_ms));
+                    // Deletes and skipped files finish a wave without a file event.
+                    w.done = w.files.len();
                 }
             }
             Event::FileStarted { path, .. } => {
@@ -402,6 +409,9 @@ impl App {
                 self.file_mut(path).progress = FileProgress::Failed(error.clone());
                 self.bump_wave(path);
             }
+            Event::FileSkipped { path, reason } => {
+                self.file_mut(path).progress = FileProgress::Failed(format!("skipped: {reason}"));
+            }
             Event::FileMaterialized { path, action, .. } => {
                 let f = self.file_mut(path);
                 f.action = action.clone();
@@ -420,7 +430,15 @@ impl App {
                 self.run = RunView::Finished(RunStatus::Ready, "ready for review".into());
                 self.last_summary = Some((**summary).clone());
             }
-            Event::Failed { status, reason, .. } => self.run = RunView::Finished(*status, reason.clone()),
+            Event::Failed { status, reason, .. } => {
+                self.run = RunView::Finished(*status, reason.clone());
+                // Nothing streams once the run has ended.
+                for f in &mut self.files {
+                    if matches!(f.progress, FileProgress::Streaming(_)) {
+                        f.progress = FileProgress::Failed("stopped".into());
+                    }
+                }
+            }
             Event::ProviderChanged { providers, model } => self.provider = (providers.clone(), model.clone()),
             Event::ValidationReported { findings, .. } => {
                 self.findings = findings

@@ -46,7 +46,7 @@ pub struct ChunkKey {
 
 /// The syntect side: syntaxes, the theme, the terminal's depth. Immutable once built.
 struct Core {
-    syntaxes: SyntaxSet,
+    syntaxes: Arc<SyntaxSet>,
     themes: EmbeddedLazyThemeSet,
     theme: Option<EmbeddedThemeName>,
     depth: ColorDepth,
@@ -95,17 +95,21 @@ impl Core {
     }
 }
 
-type Cache = Arc<Mutex<HashMap<ChunkKey, Arc<Vec<Vec<Span>>>>>>;
+/// Chunks by key, each with the theme generation it was highlighted under.
+type Cache = Arc<Mutex<HashMap<ChunkKey, (u64, Arc<Vec<Vec<Span>>>)>>>;
 
 struct Job {
     key: ChunkKey,
     lines: Vec<String>,
     core: Arc<Core>,
+    generation: u64,
 }
 
 /// Highlighting with a chunk cache, inline or on a worker thread (see the module invariants).
 pub struct Highlighter {
     core: Arc<Core>,
+    /// Bumped by a theme change: chunks highlighted under an older theme are stale.
+    generation: u64,
     cache: Cache,
     pending: HashSet<ChunkKey>,
     worker: Option<Sender<Job>>,
@@ -126,12 +130,12 @@ impl Highlighter {
     /// "Monokai Extended"; unknown names give plain text) on a terminal of `depth`.
     pub fn new(theme_name: &str, depth: ColorDepth) -> Self {
         let core = Core {
-            syntaxes: two_face::syntax::extra_newlines(),
+            syntaxes: Arc::new(two_face::syntax::extra_newlines()),
             themes: two_face::theme::extra(),
             theme: theme_named(theme_name),
             depth,
         };
-        Self { core: Arc::new(core), cache: Arc::default(), pending: HashSet::new(), worker: None }
+        Self { core: Arc::new(core), generation: 0, cache: Arc::default(), pending: HashSet::new(), worker: None }
     }
 
     /// Moves highlighting to a worker thread that sends `()` on `redraw` whenever a chunk is
@@ -141,13 +145,17 @@ impl Highlighter {
         let cache = self.cache.clone();
         let spawned = std::thread::Builder::new().name("ai-tools-highlight".into()).spawn(move || {
             while let Ok(job) = rx.recv() {
-                let done = cache.lock().map(|c| c.contains_key(&job.key)).unwrap_or(true);
+                let done =
+                    cache.lock().map(|c| c.get(&job.key).is_some_and(|(g, _)| *g == job.generation)).unwrap_or(true);
                 if done {
                     continue;
                 }
                 let spans = Arc::new(job.core.highlight(&job.key.path, &job.lines));
                 if let Ok(mut c) = cache.lock() {
-                    c.insert(job.key, spans);
+                    // A job from before a theme change must not overwrite newer colors.
+                    if c.get(&job.key).is_none_or(|(g, _)| *g <= job.generation) {
+                        c.insert(job.key, (job.generation, spans));
+                    }
                 }
                 if redraw.send(()).is_err() {
                     break;
@@ -168,6 +176,7 @@ impl Highlighter {
             depth,
         };
         self.core = Arc::new(core);
+        self.generation += 1;
         self.clear();
     }
 
@@ -194,13 +203,17 @@ impl Highlighter {
     /// Row `idx` of chunk `key`, whose lines `lines` yields. Inline: computed now and cached.
     /// Background: `None` until the worker has it (the request is queued once).
     pub fn row(&mut self, key: &ChunkKey, idx: usize, lines: impl FnOnce() -> Vec<String>) -> Option<Vec<Span>> {
-        if let Some(chunk) = self.cache.lock().ok().and_then(|c| c.get(key).cloned()) {
+        let current = self.generation;
+        let cached =
+            self.cache.lock().ok().and_then(|c| c.get(key).filter(|(g, _)| *g == current).map(|(_, s)| s.clone()));
+        if let Some(chunk) = cached {
             return chunk.get(idx).cloned();
         }
         match &self.worker {
             Some(tx) => {
                 if self.pending.insert(key.clone()) {
-                    let _ = tx.send(Job { key: key.clone(), lines: lines(), core: self.core.clone() });
+                    let _ =
+                        tx.send(Job { key: key.clone(), lines: lines(), core: self.core.clone(), generation: current });
                 }
                 None
             }
@@ -208,7 +221,7 @@ impl Highlighter {
                 let spans = Arc::new(self.core.highlight(&key.path, &lines()));
                 let row = spans.get(idx).cloned();
                 if let Ok(mut c) = self.cache.lock() {
-                    c.insert(key.clone(), spans);
+                    c.insert(key.clone(), (current, spans));
                 }
                 row
             }
