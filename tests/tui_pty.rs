@@ -106,3 +106,43 @@ fn codegen_review_and_accept_in_a_real_terminal() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn repl_codegen_and_a_git_add_p_style_accept() {
+    let repo = repo_with(&[("calc/__init__.py", ""), ("calc/ops.py", OLD)]);
+    let r = repo.path();
+    write_task(
+        r,
+        "typed",
+        "# Type the calculator\n",
+        r#"{"files": [{"path": "calc/ops.py", "action": "modify", "description": "types and argv"}]}"#,
+    );
+    let server = serve(|_| Reply::Sse(openai_text_stream(&format!("```python\n{NEW}```\n"))));
+    let bin = env!("CARGO_BIN_EXE_ai-tools");
+    let name = format!("ai-tools-repl-{}", std::process::id());
+    let cmd = format!(
+        "env -u ANTHROPIC_API_KEY -u OLLAMA_HOST OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-e2e-0000 AI_TOOLS_CONFIG={}/none.toml NO_COLOR=1 {bin} --repo {} --provider openai repl",
+        server.url(),
+        r.display(),
+        r.display()
+    );
+    Tmux::run(&["new-session", "-d", "-s", &name, "-x", "140", "-y", "50", &cmd]);
+    let t = Tmux(name);
+    t.wait_for("ai-tools>", 20);
+    t.literal("/codegen");
+    t.keys(&["Enter"]);
+    t.wait_for("ready: the diff is at", 60);
+    t.literal("/accept");
+    t.keys(&["Enter"]);
+    t.wait_for("(1/2) Accept this hunk", 10);
+    t.literal("n");
+    t.keys(&["Enter"]);
+    t.wait_for("(2/2) Accept this hunk", 10);
+    t.literal("y");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("accept #1", 20);
+    assert!(s.contains("1 hunks landed in 1 files"), "{s}");
+    assert_eq!(std::fs::read_to_string(r.join("calc/ops.py")).unwrap(), SECOND_ONLY);
+    t.literal("/quit");
+    t.keys(&["Enter"]);
+}
