@@ -45,6 +45,8 @@ pub struct ProviderConfig {
     pub threads: Option<usize>,
     /// For `local`: context window in tokens.
     pub n_ctx: Option<u32>,
+    /// For `local`: repetition penalty (default 1.1; 1.0 turns it off).
+    pub repeat_penalty: Option<f32>,
     /// Completion token cap when this provider writes code (overrides the top-level `max_tokens`).
     pub max_tokens: Option<u32>,
     /// Context package budget when this provider writes code (overrides the top-level

@@ -28,7 +28,7 @@ fn model_path() -> PathBuf {
 }
 
 fn provider(n_ctx: u32) -> LocalProvider {
-    let s = LocalSettings { model_path: Some(model_path()), threads: default_threads(), n_ctx };
+    let s = LocalSettings { model_path: Some(model_path()), threads: default_threads(), n_ctx, repeat_penalty: 1.0 };
     LocalProvider::new("local", s).expect("provider")
 }
 
@@ -119,7 +119,7 @@ async fn a_truncated_model_fails_with_a_pull_hint() {
     let cut = t.path().join("cut.gguf");
     let bytes = std::fs::read(model_path()).unwrap();
     std::fs::write(&cut, &bytes[..2 << 20]).unwrap();
-    let s = LocalSettings { model_path: Some(cut), threads: 1, n_ctx: 512 };
+    let s = LocalSettings { model_path: Some(cut), threads: 1, n_ctx: 512, repeat_penalty: 1.0 };
     // The header is intact, so the provider builds; llama.cpp refuses the tensor data.
     let p = LocalProvider::new("local", s).expect("header checks pass");
     let (r, _) = collect(&p, &greedy("s", "u", 4)).await;
@@ -144,4 +144,28 @@ fn the_prompt_is_the_gguf_chat_template_with_its_default_system_prompt() {
     // The ChatML markers are single special tokens, not text.
     let tokens = m.tokenize("<|im_start|>user\nHi<|im_end|>\n");
     assert!(tokens.len() <= 6, "{tokens:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_repetition_penalty_changes_what_a_looping_model_writes() {
+    let req = greedy(
+        "You are a Python programmer.",
+        "Write a Python module with functions that add tags to a task, remove tags, and list tags.",
+        160,
+    );
+    let plain = collect(&provider(2048), &req).await.0.unwrap().text;
+    let s =
+        LocalSettings { model_path: Some(model_path()), threads: default_threads(), n_ctx: 2048, repeat_penalty: 1.5 };
+    let penalized = collect(&LocalProvider::new("local", s).unwrap(), &req).await.0.unwrap().text;
+    // The longest run of identical lines: looping output repeats whole lines.
+    let repeats = |t: &str| {
+        let lines: Vec<&str> = t.lines().filter(|l| !l.trim().is_empty()).collect();
+        let distinct: std::collections::HashSet<&str> = lines.iter().copied().collect();
+        lines.len() - distinct.len()
+    };
+    assert_ne!(plain, penalized, "the penalty is part of the sampler chain");
+    assert!(
+        repeats(&penalized) <= repeats(&plain),
+        "no more repeated lines with the penalty:\n{plain}\n---\n{penalized}"
+    );
 }

@@ -69,7 +69,12 @@ pub struct GenParams {
     pub threads: usize,
     /// Largest context window to use, in tokens (capped by the model's training window).
     pub n_ctx: u32,
+    /// Repetition penalty over the last [`PENALTY_LAST_N`] tokens (1.0 turns it off).
+    pub repeat_penalty: f32,
 }
+
+/// How many recent tokens the repetition penalty looks at (llama.cpp's default).
+pub const PENALTY_LAST_N: i32 = 64;
 
 /// Why a generation stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,7 +274,7 @@ impl LocalModel {
 
         let gen_start = Instant::now();
         let vocab = self.model.vocab();
-        let mut sampler = sampler(p);
+        let mut sampler = sampler(p, self.model.n_vocab());
         let mut utf8 = Utf8Stream::new();
         let mut bytes = Vec::with_capacity(32);
         let mut n_past = n_prompt;
@@ -313,16 +318,24 @@ impl LocalModel {
     }
 }
 
-/// The sampler for `p`: greedy at temperature ≤ 0, else top-p (when set) → temperature →
-/// seeded distribution.
-pub fn sampler(p: &GenParams) -> LlamaSampler {
+/// The sampler for `p` over a vocabulary of `n_vocab` tokens: the repetition penalty (when
+/// above 1.0), then greedy at temperature ≤ 0, else top-p (when set) → temperature → seeded
+/// distribution.
+pub fn sampler(p: &GenParams, n_vocab: i32) -> LlamaSampler {
     let t = p.temperature.unwrap_or(DEFAULT_TEMPERATURE);
+    let mut chain = Vec::with_capacity(4);
+    if p.repeat_penalty > 1.0 && p.repeat_penalty.is_finite() {
+        chain.push(LlamaSampler::penalties(n_vocab, PENALTY_LAST_N, p.repeat_penalty, 0.0, 0.0));
+    }
     if t <= 0.0 {
-        return LlamaSampler::greedy();
+        if chain.is_empty() {
+            return LlamaSampler::greedy();
+        }
+        chain.push(LlamaSampler::greedy());
+        return LlamaSampler::chain_simple(chain);
     }
     // llama.cpp reads u32::MAX as "pick a random seed".
     let seed = p.seed.map_or(u32::MAX, |s| ((s as u32) ^ ((s >> 32) as u32)).min(u32::MAX - 1));
-    let mut chain = Vec::with_capacity(3);
     if let Some(tp) = p.top_p.filter(|v| *v > 0.0 && *v < 1.0) {
         chain.push(LlamaSampler::top_p(tp, 1));
     }

@@ -74,7 +74,7 @@ pub enum LocalError {
 }
 
 /// How the local provider runs, from the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocalSettings {
     /// The GGUF file; `None` means the default model in the cache ([`models::default_model_path`]).
     pub model_path: Option<PathBuf>,
@@ -82,7 +82,13 @@ pub struct LocalSettings {
     pub threads: usize,
     /// Largest context window in tokens (default [`DEFAULT_N_CTX`], capped by the model).
     pub n_ctx: u32,
+    /// Repetition penalty (default [`DEFAULT_REPEAT_PENALTY`]; 1.0 turns it off). Small models
+    /// otherwise tend to loop on a line until the token cap.
+    pub repeat_penalty: f32,
 }
+
+/// The default repetition penalty for the local model (llama.cpp's long-standing default).
+pub const DEFAULT_REPEAT_PENALTY: f32 = 1.1;
 
 /// The number of cores, as the default thread count.
 pub fn default_threads() -> usize {
@@ -98,6 +104,7 @@ impl LocalSettings {
             model_path: cfg.model_path.clone().or_else(|| pc.model_path.clone()),
             threads: pc.threads.filter(|t| *t > 0).unwrap_or_else(default_threads),
             n_ctx: pc.n_ctx.filter(|n| *n > 0).unwrap_or(DEFAULT_N_CTX),
+            repeat_penalty: pc.repeat_penalty.filter(|r| r.is_finite() && *r > 0.0).unwrap_or(DEFAULT_REPEAT_PENALTY),
         }
     }
 }
@@ -233,6 +240,7 @@ impl Provider for LocalProvider {
             seed: req.seed,
             threads: self.settings.threads,
             n_ctx: self.settings.n_ctx,
+            repeat_penalty: self.settings.repeat_penalty,
         };
         let guard = InFlight::enter(&self.in_flight);
         let job = tokio::task::spawn_blocking(move || {
@@ -297,7 +305,7 @@ mod tests {
         let junk = t.path().join("junk.gguf");
         std::fs::write(&junk, b"definitely not a model").unwrap();
         for p in [junk, t.path().join("missing.gguf")] {
-            let s = LocalSettings { model_path: Some(p), threads: 1, n_ctx: 512 };
+            let s = LocalSettings { model_path: Some(p), threads: 1, n_ctx: 512, repeat_penalty: 1.0 };
             let e = LocalProvider::new("local", s).unwrap_err().to_string();
             assert!(e.contains("ai-tools model pull"), "{e}");
         }
