@@ -198,6 +198,9 @@ impl Actor {
             return Ok(p.clone());
         }
         let p = Arc::new(Prompts::load(self.session.prompt_dir.as_deref()).map_err(|e| e.to_string())?);
+        for o in p.overrides() {
+            self.bus.emit(Event::log("info", format!("prompt template overridden by {}", o.display())));
+        }
         self.prompts = Some(p.clone());
         Ok(p)
     }

@@ -7,7 +7,7 @@
 //! regular file, `create` of a missing one). Every rejection is a [`PlanError`] that names the
 //! file and, for JSON, the line, column and field.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -394,11 +394,6 @@ fn check_against_repo(path: &RelPath, action: Action, repo: &Path) -> Result<(),
         }
         _ => Ok(()),
     }
-}
-
-/// The set of planned paths, for scope checks.
-pub fn planned_paths(files: &[PlannedFile]) -> HashSet<&RelPath> {
-    files.iter().map(|f| &f.path).collect()
 }
 
 #[cfg(test)]
