@@ -53,8 +53,9 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn codegen_review_and_accept_in_a_real_terminal() {
+/// A repo whose plan modifies calc/ops.py, a loopback provider answering NEW, and `ai-tools
+/// [subcommand]` running in a tmux session of `w`×`h` with `env` set.
+fn start(tag: &str, env: &str, subcommand: &str, w: u16, h: u16) -> (tempfile::TempDir, Tmux, Server) {
     let repo = repo_with(&[("calc/__init__.py", ""), ("calc/ops.py", OLD)]);
     let r = repo.path();
     write_task(
@@ -65,15 +66,21 @@ fn codegen_review_and_accept_in_a_real_terminal() {
     );
     let server = serve(|_| Reply::Sse(openai_text_stream(&format!("```python\n{NEW}```\n"))));
     let bin = env!("CARGO_BIN_EXE_ai-tools");
-    let name = format!("ai-tools-e2e-{}", std::process::id());
+    let name = format!("ai-tools-{tag}-{}", std::process::id());
     let cmd = format!(
-        "env -u ANTHROPIC_API_KEY -u OLLAMA_HOST OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-e2e-0000 AI_TOOLS_CONFIG={}/none.toml TERM=xterm-256color {bin} --repo {} --provider openai",
+        "env -u ANTHROPIC_API_KEY -u OLLAMA_HOST OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-e2e-0000 AI_TOOLS_CONFIG={}/none.toml {env} {bin} --repo {} --provider openai {subcommand}",
         server.url(),
         r.display(),
         r.display()
     );
-    Tmux::run(&["new-session", "-d", "-s", &name, "-x", "160", "-y", "48", &cmd]);
-    let t = Tmux(name);
+    Tmux::run(&["new-session", "-d", "-s", &name, "-x", &w.to_string(), "-y", &h.to_string(), &cmd]);
+    (repo, Tmux(name), server)
+}
+
+#[test]
+fn codegen_review_and_accept_in_a_real_terminal() {
+    let (repo, t, _server) = start("e2e", "TERM=xterm-256color", "", 160, 48);
+    let r = repo.path();
     t.wait_for("Phases", 20);
 
     t.keys(&["/"]);
@@ -109,25 +116,8 @@ fn codegen_review_and_accept_in_a_real_terminal() {
 
 #[test]
 fn repl_codegen_and_a_git_add_p_style_accept() {
-    let repo = repo_with(&[("calc/__init__.py", ""), ("calc/ops.py", OLD)]);
+    let (repo, t, _server) = start("repl", "NO_COLOR=1", "repl", 140, 50);
     let r = repo.path();
-    write_task(
-        r,
-        "typed",
-        "# Type the calculator\n",
-        r#"{"files": [{"path": "calc/ops.py", "action": "modify", "description": "types and argv"}]}"#,
-    );
-    let server = serve(|_| Reply::Sse(openai_text_stream(&format!("```python\n{NEW}```\n"))));
-    let bin = env!("CARGO_BIN_EXE_ai-tools");
-    let name = format!("ai-tools-repl-{}", std::process::id());
-    let cmd = format!(
-        "env -u ANTHROPIC_API_KEY -u OLLAMA_HOST OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-e2e-0000 AI_TOOLS_CONFIG={}/none.toml NO_COLOR=1 {bin} --repo {} --provider openai repl",
-        server.url(),
-        r.display(),
-        r.display()
-    );
-    Tmux::run(&["new-session", "-d", "-s", &name, "-x", "140", "-y", "50", &cmd]);
-    let t = Tmux(name);
     t.wait_for("ai-tools>", 20);
     t.literal("/codegen");
     t.keys(&["Enter"]);

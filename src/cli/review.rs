@@ -102,8 +102,7 @@ fn print_hunks(files: &[FileHunks]) {
     }
     for f in files {
         let accepted = f.hunks.iter().filter(|h| h.state == review::HunkState::Accepted).count();
-        let action =
-            serde_json::to_value(f.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let action = ai_tools::orchestrator::events::wire_name(&f.action);
         println!(
             "{}  {action}  +{} −{}  ({}, {accepted} accepted)",
             f.path,

@@ -53,7 +53,7 @@ pub(crate) fn finish_log(env: &RunEnv, rec: &mut Option<Recorder>, summary: &mut
         log_step(env, rec, Stage::Ready.as_str(), summary);
     }
     let Some(r) = rec.as_mut() else { return };
-    let name = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let name = crate::orchestrator::events::wire_name(&status);
     match r.close(&name, (summary.input_tokens, summary.output_tokens)) {
         Ok((json, markdown)) => {
             summary.run_log = Some(markdown.clone());

@@ -388,6 +388,12 @@ pub enum ValidationWhen {
     AfterRepair,
 }
 
+/// The name serde gives a unit enum variant (`scope_mismatch`, `modify`, …): the same spelling
+/// state.json and the NDJSON events use. Empty for values that do not serialize to a string.
+pub fn wire_name<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 impl Event {
     /// A log event.
     pub fn log(level: &str, message: impl Into<String>) -> Self {

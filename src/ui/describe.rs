@@ -3,11 +3,7 @@
 //! (stream deltas, context packages).
 
 use crate::orchestrator::Event;
-use crate::orchestrator::events::ValidationWhen;
-
-fn status_name<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
+use crate::orchestrator::events::{ValidationWhen, wire_name};
 
 /// The line for `e`.
 pub fn line(e: &Event) -> Option<String> {
@@ -42,7 +38,7 @@ pub fn line(e: &Event) -> Option<String> {
             format!("{}ready: the diff is at {}", summary.render(), summary.diff_patch.display())
         }
         Event::Failed { status, reason, suggestion, .. } => {
-            format!("run ended {}: {reason}\n  what to do: {suggestion}", status_name(status))
+            format!("run ended {}: {reason}\n  what to do: {suggestion}", wire_name(status))
         }
         Event::Rejected { reason } => format!("not done: {reason}"),
         Event::ProviderChanged { providers, model } => {

@@ -155,10 +155,7 @@ pub async fn run_codegen(
                 if let Some(s) = summary {
                     eprint!("{}", s.render());
                 }
-                eprintln!(
-                    "codegen {}: {reason}",
-                    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-                );
+                eprintln!("codegen {}: {reason}", crate::orchestrator::events::wire_name(&status));
                 if let Some(p) = next_phase {
                     eprintln!("  next phase: {p}");
                 }

@@ -340,16 +340,7 @@ async fn render_events(
                         .map(|r| {
                             format!(
                                 "{}:{}:{} {} {} [{}] {}",
-                                r.file,
-                                r.line,
-                                r.column,
-                                r.tool,
-                                r.code,
-                                serde_json::to_value(r.category)
-                                    .ok()
-                                    .and_then(|v| v.as_str().map(str::to_owned))
-                                    .unwrap_or_default(),
-                                r.message
+                                r.file, r.line, r.column, r.tool, r.code, r.category, r.message
                             )
                         })
                         .collect();

@@ -288,8 +288,7 @@ impl App {
         for f in files {
             self.set_hunks(&f.path, &f.hunks);
             let row = self.file_mut(&f.path);
-            row.action =
-                serde_json::to_value(f.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            row.action = crate::orchestrator::events::wire_name(&f.action);
             if row.progress == FileProgress::Queued {
                 row.progress = FileProgress::Done;
             }

@@ -11,6 +11,7 @@ use crate::ui::commands::COMMANDS;
 use crate::ui::tui::app::{App, Pane};
 use crate::ui::tui::keys::KEYS;
 use crate::ui::tui::panes;
+use crate::ui::tui::theme::Theme;
 
 /// The areas of one frame.
 #[derive(Debug, Clone, Copy)]
@@ -49,15 +50,16 @@ pub fn areas(area: Rect) -> Areas {
     Areas { phases: top[0], files: top[1], diff: mid[0], validation: mid[1], log: rows[2], cmd: rows[3] }
 }
 
-/// A pane's frame: rounded borders, the title, and the focus color.
-pub fn block<'a>(app: &App, title: impl Into<Line<'a>>, pane: Pane) -> Block<'a> {
-    let focused = app.focus == pane;
+/// A pane's frame: rounded borders, the title, and the focus color (thick when `pane` has
+/// `focus`).
+pub fn block<'a>(theme: &Theme, focus: Pane, title: impl Into<Line<'a>>, pane: Pane) -> Block<'a> {
+    let focused = focus == pane;
     Block::default()
         .borders(Borders::ALL)
         .border_type(if focused { BorderType::Thick } else { BorderType::Rounded })
-        .border_style(if focused { app.theme.border_focused } else { app.theme.border })
+        .border_style(if focused { theme.border_focused } else { theme.border })
         .title(title)
-        .title_style(app.theme.title)
+        .title_style(theme.title)
 }
 
 /// Draws the whole workbench.

@@ -31,7 +31,7 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
         .and_then(|p| app.files.iter().find(|r| &r.path == p))
         .is_some_and(|r| matches!(r.progress, FileProgress::Streaming(_)));
     let Some(path) = path else {
-        let b = block(app, " Diff ", Pane::Diff);
+        let b = block(&app.theme, app.focus, " Diff ", Pane::Diff);
         f.render_widget(
             Paragraph::new(Span::styled("no task files yet: /codegen starts a run", app.theme.muted)).block(b),
             area,
@@ -44,7 +44,7 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
     }
     let App { diffs, hl, theme, diff_cursor, diff_scroll, focus, .. } = app;
     let Some(model) = diffs.get_mut(&path) else {
-        let b = block_for(theme, *focus, format!(" Diff: {path} "));
+        let b = block(theme, *focus, format!(" Diff: {path} "), Pane::Diff);
         f.render_widget(Paragraph::new(Span::styled("no changes for this file", theme.muted)).block(b), area);
         return;
     };
@@ -58,7 +58,7 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
         ),
         None => format!(" Diff: {path} "),
     };
-    let b = block_for(theme, *focus, title);
+    let b = block(theme, *focus, title, Pane::Diff);
     let inner = b.inner(area);
     f.render_widget(b, area);
     let h = inner.height as usize;
@@ -76,19 +76,9 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn block_for<'a>(theme: &Theme, focus: Pane, title: String) -> ratatui::widgets::Block<'a> {
-    let focused = focus == Pane::Diff;
-    ratatui::widgets::Block::default()
-        .borders(ratatui::widgets::Borders::ALL)
-        .border_type(if focused { ratatui::widgets::BorderType::Thick } else { ratatui::widgets::BorderType::Rounded })
-        .border_style(if focused { theme.border_focused } else { theme.border })
-        .title(title)
-        .title_style(theme.title)
-}
-
 fn draw_stream(app: &App, f: &mut Frame, area: Rect, path: &str, live: bool) {
     let what = if live { "streaming" } else { "the model's reply (the diff follows when the run ends)" };
-    let b = block(app, format!(" {path} — {what} "), Pane::Diff);
+    let b = block(&app.theme, app.focus, format!(" {path} — {what} "), Pane::Diff);
     let inner_h = b.inner(area).height as usize;
     let text = app.streams.get(path).map_or("", String::as_str);
     let all: Vec<&str> = text.split('\n').collect();

@@ -12,7 +12,7 @@ use crate::ui::tui::view::block;
 /// Draws the pane.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let b = block(app, format!(" Files ({}) ", app.files.len()), Pane::Files);
+    let b = block(&app.theme, app.focus, format!(" Files ({}) ", app.files.len()), Pane::Files);
     let rows: Vec<Row> = app
         .files
         .iter()

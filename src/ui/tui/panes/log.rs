@@ -10,7 +10,7 @@ use crate::ui::tui::view::block;
 
 /// Draws the pane.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
-    let b = block(app, " Log ", Pane::Log);
+    let b = block(&app.theme, app.focus, " Log ", Pane::Log);
     let inner = b.inner(area);
     let h = inner.height as usize;
     let end = app.log.len().saturating_sub(app.log_scroll);

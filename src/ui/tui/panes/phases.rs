@@ -15,7 +15,7 @@ const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 /// Draws the pane.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let b = block(app, " Phases ", Pane::Phases);
+    let b = block(&app.theme, app.focus, " Phases ", Pane::Phases);
     let inner = b.inner(area);
     f.render_widget(b, area);
     if inner.height == 0 {

@@ -12,7 +12,7 @@ use crate::ui::tui::view::block;
 /// Draws the pane.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let b = block(app, format!(" Validation ({}) ", app.findings.len()), Pane::Validation);
+    let b = block(&app.theme, app.focus, format!(" Validation ({}) ", app.findings.len()), Pane::Validation);
     let mut lines: Vec<Line> = Vec::new();
     let mut cursor_line = 0;
     let mut last_file: Option<&str> = None;
