@@ -88,6 +88,9 @@ pub(crate) async fn generate(
     let mut in_flight = 0usize;
     let limit = env.settings.concurrency.max(1);
     let wave_of: BTreeMap<RelPath, usize> = order.iter().map(|(w, p)| (p.clone(), *w)).collect();
+    // Looked up for every target on every pass: index once (Plan::entry is a linear search).
+    let entries: BTreeMap<&RelPath, &crate::task::plan::PlannedFile> =
+        plan.files.iter().map(|f| (&f.path, f)).collect();
     loop {
         // Start, skip or complete every target that can move; repeat, since a delete or a skip
         // can unblock others without any request finishing.
@@ -99,7 +102,7 @@ pub(crate) async fn generate(
                 if stop || started.contains(path) || dead.contains(path) {
                     continue;
                 }
-                let Some(entry) = plan.entry(path) else { continue };
+                let Some(entry) = entries.get(path).copied() else { continue };
                 if entry.depends_on.iter().any(|d| dead.contains(d)) {
                     dead.insert(path.clone());
                     if let Some(fs) = st.files.get_mut(path.as_str()) {
