@@ -10,8 +10,8 @@ use std::process::Command;
 use ai_tools::codegen::diff::{self, Backend};
 use ai_tools::codegen::materialize;
 use ai_tools::codegen::patch;
+use ai_tools::plan::Action;
 use ai_tools::task::TaskDir;
-use ai_tools::task::plan::Action;
 use ai_tools::task::relpath::RelPath;
 use criterion::{Criterion, criterion_group, criterion_main};
 

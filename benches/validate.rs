@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ai_tools::codegen::materialize::{Manifest, ManifestEntry};
 use ai_tools::config::ValidateConfig;
-use ai_tools::task::plan::Action;
+use ai_tools::plan::Action;
 use ai_tools::task::relpath::RelPath;
 use ai_tools::validate::Validators;
 use ai_tools::validate::shadow::ShadowTree;

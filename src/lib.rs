@@ -8,13 +8,14 @@
 //! derives `code/diff.patch`, and publishes events that the front ends in [`ui`] render.
 //!
 //! Module map (one way data flow: command → actor → stages → events → front ends):
-//! - [`task`] — the task directory, plan parsing and checks, state.json, atomic path-checked writes
-//! - [`plan`] — the file DAG and its waves
+//! - [`task`] — the task directory, state.json, atomic path-checked writes
+//! - [`plan`] — plan parsing and checks, the file DAG and its waves
 //! - [`context`] — repo summary, per-file context packages, the token budget
 //! - [`broker`] — the provider trait, Anthropic / OpenAI / Ollama / local providers, roles, retries
 //! - [`codegen`] — prompts, reply parsing, SEARCH/REPLACE edits, materialize, diff
 //! - [`validate`] — the shadow tree, the validators (ruff, pyright, tsc, cargo, mypy, syntax), finding categories
 //! - [`repair`] — the bounded per-file repair loop
+//! - [`report`] — findings, categories and repair attempts: the vocabulary validate, repair and runlog share
 //! - [`runlog`] — the run log: steps, findings, repair attempts; `logs/run-<id>.json` and `.md`
 //! - [`review`] — hunks and their review states, accept (drift-safe, journaled), undo, git
 //! - [`orchestrator`] — the actor: commands in, events out; the stage state machine
@@ -30,6 +31,7 @@ pub mod models;
 pub mod orchestrator;
 pub mod plan;
 pub mod repair;
+pub mod report;
 pub mod review;
 pub mod runlog;
 pub mod task;

@@ -7,8 +7,8 @@ mod common;
 
 use ai_tools::codegen::materialize::{Manifest, ManifestEntry};
 use ai_tools::config::ValidateConfig;
-use ai_tools::runlog::ValidationReport;
-use ai_tools::task::plan::Action;
+use ai_tools::plan::Action;
+use ai_tools::report::ValidationReport;
 use ai_tools::task::relpath::RelPath;
 use ai_tools::validate::shadow::ShadowTree;
 use ai_tools::validate::{Validation, Validators};

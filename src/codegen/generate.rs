@@ -16,7 +16,7 @@ use crate::codegen::lang;
 use crate::codegen::prompt::{PromptError, Prompts};
 use crate::codegen::reply::{self, ReplyError};
 use crate::context::ContextPackage;
-use crate::task::plan::{Action, Plan};
+use crate::plan::{Action, Plan};
 
 /// How a reply is asked for and parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -224,7 +224,7 @@ fn wrong(target: &str, other_planned: Vec<String>, out_of_scope: Vec<String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::plan::PlannedFile;
+    use crate::plan::PlannedFile;
     use crate::task::relpath::RelPath;
 
     fn setup(action: Action, current: Option<&str>) -> (Plan, ContextPackage) {

@@ -10,9 +10,9 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::plan::Action;
 use crate::task::TaskDir;
 use crate::task::fsio::{self, SafeDir, WriteError};
-use crate::task::plan::Action;
 use crate::task::relpath::RelPath;
 
 /// One target in `code/manifest.json`.

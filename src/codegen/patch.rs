@@ -13,9 +13,9 @@ use std::os::unix::fs::PermissionsExt;
 
 use crate::codegen::diff::{self, Backend, DiffError, FileInput, FileStat};
 use crate::codegen::materialize::Manifest;
+use crate::plan::Action;
 use crate::task::TaskDir;
 use crate::task::fsio::{self, SafeDir, WriteError};
-use crate::task::plan::Action;
 use crate::task::relpath::RelPath;
 use crate::task::state::BaseEntry;
 

@@ -13,7 +13,7 @@ pub mod repo_summary;
 
 use serde::Serialize;
 
-use crate::task::plan::{Plan, PlannedFile};
+use crate::plan::{Plan, PlannedFile};
 use crate::task::relpath::RelPath;
 
 /// The token estimator: ⌈characters / 4⌉, the usual rule of thumb for English and code with
@@ -170,7 +170,7 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::plan::Action;
+    use crate::plan::Action;
 
     fn plan(md: &str) -> Plan {
         Plan { title: "T".into(), plan_md: md.into(), files: vec![], planning_ai: None, plan_review: None }

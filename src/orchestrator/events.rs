@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::broker::Notice;
 use crate::codegen::diff::FileStat;
 use crate::orchestrator::summary::Summary;
+use crate::report::{RepairAttempt, ValidationReport};
 use crate::review::{AcceptReport, FileHunks, HunkMark, RecoveryReport, UndoReport};
-use crate::runlog::{RepairAttempt, ValidationReport};
 use crate::task::state::{Phase, RunStatus, Stage};
 use crate::validate::ValidatorRun;
 

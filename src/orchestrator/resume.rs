@@ -16,9 +16,9 @@ use crate::orchestrator::checks;
 use crate::orchestrator::events::{Event, RunOptions};
 use crate::orchestrator::run::{self, Fail, RunEnv};
 use crate::orchestrator::summary::Summary;
+use crate::plan::{Action, Plan};
 use crate::runlog::{Recorder, RunLog, plan_hash};
 use crate::task::fsio::SafeDir;
-use crate::task::plan::{Action, Plan};
 use crate::task::relpath::RelPath;
 use crate::task::state::{Phase, RunStatus, Stage, TaskState};
 

@@ -41,7 +41,7 @@ fn recovered(bus: &EventBus, r: Option<&RecoveryReport>) {
 
 /// Publishes the plan's targets and waves, or a warning when the plan does not load.
 fn plan_loaded(task: &TaskDir, repo: &Path, bus: &EventBus) {
-    let plan = match crate::task::plan::load(task, repo) {
+    let plan = match crate::plan::load(task, repo) {
         Ok(p) => p,
         Err(e) => {
             bus.emit(Event::log("warn", format!("the plan does not load yet: {e}")));

@@ -33,9 +33,9 @@ use crate::orchestrator::events::{Event, FileDiffStat, PlannedTarget, RunOptions
 use crate::orchestrator::summary::Summary;
 use crate::orchestrator::{checks, resume};
 use crate::plan::dag;
+use crate::plan::{self, Action};
 use crate::runlog::{Recorder, RunLog, plan_hash};
 use crate::task::TaskDir;
-use crate::task::plan::{self, Action};
 use crate::task::relpath::RelPath;
 use crate::task::state::{self, Failure, FileState, FileStatus, Phase, RunStatus, Stage, TaskState};
 
@@ -370,7 +370,7 @@ async fn run_inner(
 }
 
 /// The [`Event::PlanLoaded`] for `plan` layered into `waves`.
-pub(crate) fn plan_loaded(plan: &crate::task::plan::Plan, waves: &[Vec<RelPath>]) -> Event {
+pub(crate) fn plan_loaded(plan: &crate::plan::Plan, waves: &[Vec<RelPath>]) -> Event {
     let wave_of = |p: &RelPath| waves.iter().position(|w| w.contains(p)).map_or(0, |i| i + 1);
     let files = plan
         .files

@@ -21,8 +21,8 @@ use crate::context::{self, DependencyContent};
 use crate::orchestrator::events::Event;
 use crate::orchestrator::run::{Fail, RunEnv, save, usage_of};
 use crate::orchestrator::summary::{Summary, WaveTiming};
+use crate::plan::{Action, Plan};
 use crate::task::fsio::SafeDir;
-use crate::task::plan::{Action, Plan};
 use crate::task::relpath::RelPath;
 use crate::task::state::{FileStatus, TaskState};
 
@@ -89,8 +89,7 @@ pub(crate) async fn generate(
     let limit = env.settings.concurrency.max(1);
     let wave_of: BTreeMap<RelPath, usize> = order.iter().map(|(w, p)| (p.clone(), *w)).collect();
     // Looked up for every target on every pass: index once (Plan::entry is a linear search).
-    let entries: BTreeMap<&RelPath, &crate::task::plan::PlannedFile> =
-        plan.files.iter().map(|f| (&f.path, f)).collect();
+    let entries: BTreeMap<&RelPath, &crate::plan::PlannedFile> = plan.files.iter().map(|f| (&f.path, f)).collect();
     loop {
         // Start, skip or complete every target that can move; repeat, since a delete or a skip
         // can unblock others without any request finishing.

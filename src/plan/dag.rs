@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::task::plan::PlannedFile;
+use crate::plan::types::PlannedFile;
 use crate::task::relpath::RelPath;
 
 /// A dependency cycle, listed from its first file back to that file.
@@ -114,7 +114,7 @@ fn find_cycle(deps: &BTreeMap<&RelPath, BTreeSet<&RelPath>>) -> Option<Cycle> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::plan::Action;
+    use crate::plan::types::Action;
 
     fn f(path: &str, deps: &[&str]) -> PlannedFile {
         PlannedFile {

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::broker::{Broker, BrokerError, CallCtx, ChatRequest, Notice, Role, StreamDelta, ToolChoice};
 use crate::codegen::lang;
 use crate::codegen::prompt::{PromptError, Prompts};
-use crate::runlog::{RepairAttempt, ValidationReport};
+use crate::report::{RepairAttempt, ValidationReport};
 use crate::task::relpath::RelPath;
 use crate::validate::shadow::{ShadowError, ShadowTree};
 use crate::validate::{Family, ValidateError, Validators, family};

@@ -331,7 +331,7 @@ fn land(
 /// The plan title: the first `# ` heading of planning/plan.md, else the task's name.
 pub fn plan_title(task: &TaskDir) -> String {
     let slug = task.slug();
-    std::fs::read_to_string(task.plan_md()).map_or_else(|_| slug.clone(), |t| crate::task::plan::title_of(&t, &slug))
+    std::fs::read_to_string(task.plan_md()).map_or_else(|_| slug.clone(), |t| crate::plan::title_of(&t, &slug))
 }
 
 /// The selected hunks grouped by file, in patch order, files without any left out.

@@ -19,7 +19,6 @@
 //! Invariant: every path a [`TaskDir`] hands out is inside its root.
 
 pub mod fsio;
-pub mod plan;
 pub mod relpath;
 pub mod state;
 

@@ -11,9 +11,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::plan::Action;
 use crate::task::TaskDir;
 use crate::task::fsio::{self, WriteError};
-use crate::task::plan::Action;
 
 /// The global pipeline phases (seed 000 §5). ai-tools runs `codegen`; the others are where a
 /// run routes the user next.

@@ -1,6 +1,6 @@
 //! The validate stage's machinery: the real tools of each language run over the generated
 //! files in a [shadow tree](shadow), concurrently, and what they report becomes
-//! [`ValidationReport`]s with a [category](classify).
+//! [`ValidationReport`]s with a [category](crate::report::classify).
 //!
 //! Validators: [`ruff`], [`pyright`], [`mypy`] (optional) for Python; [`tsc`] for
 //! TypeScript/TSX; [`cargo`] for Rust; and the built-in tree-sitter [`syntax`] check for all of
@@ -16,7 +16,6 @@
 //!   syntax check) and otherwise by overlaying it in the shadow tree.
 
 pub mod cargo;
-pub mod classify;
 pub mod exec;
 pub mod mypy;
 pub mod pyright;
@@ -31,9 +30,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::ValidateConfig;
-use crate::runlog::ValidationReport;
+use crate::report::ValidationReport;
+use crate::report::classify::classify_error;
 use crate::task::relpath::RelPath;
-use crate::validate::classify::classify_error;
 use crate::validate::shadow::{ShadowError, ShadowTree};
 
 /// One finding as a tool printed it, before it is tied to a step and classified.

@@ -65,7 +65,7 @@ pub fn parse(stdout: &str) -> Result<Vec<Finding>, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::classify::{Category, classify_error};
+    use crate::report::classify::{Category, classify_error};
 
     #[test]
     fn all_three_syntax_error_shapes() {

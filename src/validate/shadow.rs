@@ -19,8 +19,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::codegen::materialize::Manifest;
+use crate::plan::Action;
 use crate::task::fsio::{SafeDir, WriteError};
-use crate::task::plan::Action;
 use crate::task::relpath::RelPath;
 
 /// Directory names never copied, at any depth.

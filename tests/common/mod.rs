@@ -1,7 +1,8 @@
 //! Test support: a loopback HTTP server that replays the providers' real wire formats, and
 //! helpers that build test repos and run the `ai-tools` binary.
 //!
-//! The SSE bodies are built from the recorded streams in `../shared/fixtures/wire/`: the
+//! The SSE bodies are built from the recorded streams in `tests/fixtures/wire/` (copied from the
+//! project's shared fixtures so the tests need nothing outside the repository): the
 //! recorded JSON chunks are the templates, with only the text swapped, so field order, extra
 //! fields, the usage chunk and `[DONE]` are the providers' own.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -17,9 +18,9 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The shared fixtures directory.
+/// The recorded wire fixtures, inside the repository.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/wire")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wire")
 }
 
 /// A recorded fixture's text.

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ai_tools::codegen::materialize;
+use ai_tools::plan::Action;
 use ai_tools::task::TaskDir;
-use ai_tools::task::plan::Action;
 use ai_tools::task::relpath::RelPath;
 
 pub const TITLE: &str = "Add the widget";
