@@ -200,6 +200,8 @@ pub async fn repair_file(
             success: false,
             input_tokens,
             output_tokens,
+            kind: crate::report::AttemptKind::Model,
+            fix: None,
             rejected: None,
         };
         let candidate = if reply.response.tool_calls.is_empty() {

@@ -24,6 +24,14 @@ pub enum Category {
     TypeMismatch,
     /// A broken contract between files (API shapes).
     ContractViolation,
+    /// The code is fine but the environment is not: an import of a third-party package that is
+    /// not installed where the tool looks. Shown with the advice to install the project's
+    /// dependencies; never repaired.
+    Environment,
+    /// A test that fails on the generated code.
+    TestFailure,
+    /// A security rule (ruff's `S` rules, …) flagged the code; see the finding's severity.
+    Security,
     /// Anything else.
     Other,
 }
@@ -37,6 +45,9 @@ impl Category {
             Category::UndefinedName => "undefined_name",
             Category::TypeMismatch => "type_mismatch",
             Category::ContractViolation => "contract_violation",
+            Category::Environment => "environment",
+            Category::TestFailure => "test_failure",
+            Category::Security => "security",
             Category::Other => "other",
         }
     }

@@ -30,6 +30,46 @@ pub struct ValidationReport {
     pub message: String,
     /// Which validator: `ruff`, `pyright`, `tsc`, `cargo`, `mypy` or `syntax`.
     pub tool: String,
+    /// How bad the tool says it is; findings from tools without severities are errors.
+    #[serde(default, skip_serializing_if = "Severity::is_error")]
+    pub severity: Severity,
+    /// The same finding (tool, code, message, the text of its line and neighbours) is in the
+    /// base version of the file: shown and logged, never sent to repair, counted apart.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preexisting: bool,
+}
+
+/// A finding's severity, as the quality score weighs it (seed 003: error 10, warning 5,
+/// info 1; security and performance findings carry their own weights by category).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Must be fixed: the code is wrong.
+    #[default]
+    Error,
+    /// Should be fixed.
+    Warning,
+    /// Worth knowing.
+    Info,
+}
+
+impl Severity {
+    /// Whether this is [`Severity::Error`] (the default, left out of serialized reports).
+    pub fn is_error(&self) -> bool {
+        *self == Severity::Error
+    }
+}
+
+/// What produced a repair attempt's candidate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptKind {
+    /// A model call (tool call, SEARCH/REPLACE or whole-file reply).
+    #[default]
+    Model,
+    /// A deterministic fix that needs no model (0 tokens): ruff's safe fixes, trailing-junk
+    /// salvage, duplicate-definition removal, standard-library imports, repetition collapse.
+    Autofix,
 }
 
 /// One attempt of the repair loop on one file.
@@ -52,6 +92,12 @@ pub struct RepairAttempt {
     pub input_tokens: u64,
     /// Completion tokens of the attempt's model call.
     pub output_tokens: u64,
+    /// What produced the candidate.
+    #[serde(default)]
+    pub kind: AttemptKind,
+    /// Which autofix (`ruff_fix`, `trailing_junk`, …) when `kind` is `autofix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
     /// Why the attempt's edits were not used (a patch that did not apply, the size guardrail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,

@@ -270,6 +270,8 @@ mod tests {
             category: classify_error(tool, code),
             message: format!("{code} | at {line}"),
             tool: tool.into(),
+            severity: crate::report::Severity::Error,
+            preexisting: false,
         }
     }
 
@@ -288,6 +290,8 @@ mod tests {
                 success: ok,
                 input_tokens: 100,
                 output_tokens: 20,
+                kind: crate::report::AttemptKind::Model,
+                fix: None,
                 rejected: None,
             });
         }

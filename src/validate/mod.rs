@@ -422,6 +422,8 @@ impl Validators {
                     code: f.code,
                     message: f.message,
                     tool: tool.to_owned(),
+                    severity: crate::report::Severity::Error,
+                    preexisting: false,
                 })
             })
             .collect()
