@@ -150,7 +150,8 @@ fn crlf_files_and_files_without_a_final_newline() {
     accept(&fx, Selection::All);
     assert_eq!(fx.read("win.txt").unwrap(), new.as_bytes());
     assert_eq!(fx.read("tail.txt").unwrap(), b"a\nb\nC");
-    assert_eq!(fx.read("grow.txt").unwrap(), b"x\ny\nz\n");
+    // A modify keeps its base's final-newline state (materialize conforms the generated text).
+    assert_eq!(fx.read("grow.txt").unwrap(), b"x\ny\nz");
 }
 
 #[test]
@@ -360,8 +361,9 @@ fn hunks_lists_ids_headers_counts_and_states() {
 #[test]
 fn the_diff_line_view_numbers_old_and_new_lines() {
     let fx = Fx::plain();
-    fx.write("v.txt", "a\nb\nc\r\nd");
-    fx.generate(&[("v.txt", Some("a\nB\nc\r\nd\ne"))]);
+    // As many CRLF as LF lines: no dominant ending, so materialize keeps the generated ones.
+    fx.write("v.txt", "a\nb\nc\r\nd\r\ne");
+    fx.generate(&[("v.txt", Some("a\nB\nc\r\nd\r\ne\nf"))]);
     let h = &fx.hunks()[0].hunks[0];
     let rows: Vec<(Option<usize>, Option<usize>, &str, bool, bool)> =
         h.lines.iter().map(|l| (l.old, l.new, l.text.as_str(), l.crlf, l.no_newline)).collect();
@@ -372,9 +374,10 @@ fn the_diff_line_view_numbers_old_and_new_lines() {
             (Some(2), None, "b", false, false),
             (None, Some(2), "B", false, false),
             (Some(3), Some(3), "c", true, false),
-            (Some(4), None, "d", false, true),
-            (None, Some(4), "d", false, false),
-            (None, Some(5), "e", false, true),
+            (Some(4), Some(4), "d", true, false),
+            (Some(5), None, "e", false, true),
+            (None, Some(5), "e", false, false),
+            (None, Some(6), "f", false, true),
         ]
     );
 }

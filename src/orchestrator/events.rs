@@ -437,10 +437,10 @@ impl Event {
         }
     }
 
-    /// The [`Event::PlanLoaded`] for `plan` layered into `waves`.
-    pub fn plan_loaded(plan: &Plan, waves: &[Vec<RelPath>]) -> Self {
+    /// The [`Event::PlanLoaded`] for `plan`, with each target's wave.
+    pub fn plan_loaded(plan: &Plan) -> Self {
         let wave_of: std::collections::HashMap<&RelPath, usize> =
-            waves.iter().enumerate().flat_map(|(i, w)| w.iter().map(move |p| (p, i + 1))).collect();
+            plan.waves.iter().enumerate().flat_map(|(i, w)| w.iter().map(move |p| (p, i + 1))).collect();
         let files = plan
             .files
             .iter()

@@ -56,8 +56,7 @@ pub(crate) async fn handle(task: TaskDir, repo: std::path::PathBuf, bus: EventBu
 fn plan_loaded(task: &TaskDir, repo: &Path, out: &mut Out) {
     match crate::plan::load(task, repo) {
         Ok(plan) => {
-            let waves = crate::plan::dag::waves(&plan.files).unwrap_or_default();
-            out.emit(Event::plan_loaded(&plan, &waves));
+            out.emit(Event::plan_loaded(&plan));
         }
         Err(e) => out.emit(Event::log("warn", format!("the plan does not load yet: {e}"))),
     }

@@ -1,5 +1,5 @@
 //! One codegen run as one object. [`Run`] owns everything a run works on — its environment,
-//! the plan and its waves, the task state, the summary, the run log — and each stage is a
+//! the plan (with its waves, layered once when it loads), the task state, the summary, the run log — and each stage is a
 //! method of it, defined in its own file under [`crate::orchestrator::stages`]. This file holds
 //! the run context (the struct and the primitives every stage uses: enter a stage, save the
 //! state, re-derive and announce the diff, log a step) and the driver, [`run`], which only
@@ -104,8 +104,6 @@ pub(crate) struct Run {
     pub(crate) opts: RunOptions,
     /// The checked plan (empty until the plan stage loaded it).
     pub(crate) plan: Arc<Plan>,
-    /// The plan's waves, computed once.
-    pub(crate) waves: Vec<Vec<RelPath>>,
     /// state.json as this run keeps it.
     pub(crate) state: TaskState,
     /// Whether the run has begun writing (state.json, the run log).
@@ -159,7 +157,6 @@ impl Run {
             env,
             opts,
             plan: Arc::new(Plan::default()),
-            waves: Vec::new(),
             state: TaskState::default(),
             began: false,
             run_id: String::new(),

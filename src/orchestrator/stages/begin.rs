@@ -40,7 +40,7 @@ impl Run {
             started_at: Some(Utc::now()),
             ..TaskState::default()
         };
-        for (wi, wave) in self.waves.iter().enumerate() {
+        for (wi, wave) in self.plan.waves.iter().enumerate() {
             for p in wave {
                 let action = self.plan.entry(p).map(|e| e.action);
                 st.files.insert(p.to_string(), FileState { action, wave: wi + 1, ..FileState::default() });
@@ -51,7 +51,7 @@ impl Run {
         let log = RunLog::new(self.run_id.clone(), plan_hash(&self.env.task));
         self.rec = Some(Recorder::new(&self.env.task.logs_dir(), log));
         self.announce_start();
-        self.env.bus.emit(Event::plan_loaded(&self.plan, &self.waves));
+        self.env.bus.emit(Event::plan_loaded(&self.plan));
         Ok(())
     }
 
@@ -85,7 +85,7 @@ impl Run {
             providers: env.broker.chain(crate::broker::Role::Codegen),
             model: env.broker.primary(crate::broker::Role::Codegen).map(|p| p.model().to_owned()).unwrap_or_default(),
             files: self.plan.files.len(),
-            waves: self.waves.len(),
+            waves: self.plan.waves.len(),
         });
         env.bus.emit(Event::PhaseChanged { phase: Phase::Codegen });
     }

@@ -61,7 +61,8 @@ struct Scheduler {
 }
 
 impl Scheduler {
-    fn new(plan: &Plan, waves: &[Vec<RelPath>], cancel: CancellationToken, repo_summary: Arc<String>) -> Self {
+    fn new(plan: &Plan, cancel: CancellationToken, repo_summary: Arc<String>) -> Self {
+        let waves = &plan.waves;
         let pos: BTreeMap<&RelPath, usize> = plan.files.iter().enumerate().map(|(i, f)| (&f.path, i)).collect();
         let order: Vec<(usize, RelPath)> =
             waves.iter().enumerate().flat_map(|(i, w)| w.iter().map(move |p| (i, p.clone()))).collect();
@@ -101,7 +102,7 @@ impl Run {
     pub(crate) async fn generate(&mut self, repo_summary: Arc<String>) -> Result<(), Fail> {
         self.enter(Stage::Generate, "generate")?;
         let t = Instant::now();
-        let mut s = Scheduler::new(&self.plan, &self.waves, self.env.cancel.child_token(), repo_summary);
+        let mut s = Scheduler::new(&self.plan, self.env.cancel.child_token(), repo_summary);
         loop {
             self.start_ready(&mut s)?;
             let Some(joined) = s.set.join_next().await else { break };
