@@ -12,6 +12,8 @@
 //! The library (`src/lib.rs` and below) and the binary (`src/main.rs`, `src/cli/`) are two
 //! crates and are checked separately.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
