@@ -9,6 +9,10 @@
 //! - cancellation aborts an in-flight request at its next await point and is never retried;
 //! - every error message, record and transcript passes through [`Redactor`], so no API key
 //!   leaves the process; request headers are never recorded at all.
+//!
+//! A new HTTP provider holds a [`base::HttpBase`] (name, endpoint, model, key, timeouts, reply
+//! caps) and runs each call through [`base::HttpBase::run`]; a new model family goes in
+//! [`windows::KNOWN_MODELS`].
 
 pub mod anthropic;
 pub mod base;
