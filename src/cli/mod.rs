@@ -7,6 +7,7 @@ mod demo;
 mod model;
 mod providers;
 mod review;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,7 +90,10 @@ pub fn resolve_repo(common: &Common) -> Result<PathBuf> {
 /// Loads the configuration layers and applies the flags.
 pub fn load_config(repo: &Path, common: &Common) -> Result<Config> {
     let user = config::user_config_path();
-    let (mut cfg, _) = config::load(user.as_deref(), Some(&repo.join(".ai-tools.toml")))?;
+    let (mut cfg, sources) = config::load(user.as_deref(), Some(&repo.join(".ai-tools.toml")))?;
+    if let Some(ignored) = &sources.ignored {
+        eprintln!("{ignored}");
+    }
     if let Some(p) = &common.provider {
         cfg.provider = Some(p.clone());
     }
@@ -213,6 +217,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Cmd::Model { cmd: ModelCmd::Pull { force } }) => model::pull_cmd(force),
         Some(Cmd::Model { cmd: ModelCmd::List }) => model::list_cmd(),
         Some(Cmd::Demo(a)) => demo::run(&common, &a),
+        Some(Cmd::Trust(a)) => trust::run(&resolve_repo(&common)?, &a),
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;
             let t = task::scaffold(&repo, &slug, title.as_deref())?;
