@@ -20,6 +20,18 @@ use serde::Deserialize;
 use crate::sandbox::Job;
 use crate::validate::Finding;
 
+/// The target-dir cache for `repo`: `<ai-tools cache dir>/cargo-target/<16 hex of the repo
+/// path's SHA-256>` — outside the working tree (a build script may write there; it is the one
+/// writable path outside the scratch area), shared by runs so dependencies compile once.
+pub fn target_cache(repo: &Path) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let canon = repo.canonicalize().unwrap_or_else(|_| repo.to_path_buf());
+    let id = hex::encode(Sha256::digest(canon.display().to_string().as_bytes()));
+    let base = crate::models::cache_dir_with(&|k| std::env::var(k).ok())
+        .unwrap_or_else(|_| std::env::temp_dir().join("ai-tools-cache"));
+    base.join("cargo-target").join(&id[..16])
+}
+
 /// `job` with the environment and paths cargo needs (see the module docs); `target` is the
 /// target-dir cache.
 pub fn job<'a>(mut job: Job<'a>, target: &Path) -> Job<'a> {

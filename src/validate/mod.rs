@@ -262,7 +262,7 @@ impl Validators {
             skipped,
             targets: targets.to_vec(),
             timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
-            cargo_target: repo.join(".ai-tools/cache/cargo-target"),
+            cargo_target: cargo::target_cache(repo),
             sandbox,
             baseline: None,
         }
