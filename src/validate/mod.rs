@@ -165,6 +165,15 @@ impl Validation {
     }
 }
 
+/// Writes the validate stage's counts into `log`: `before` is the first validation, `after` the
+/// one after repair (when repair ran). Introduced findings only ([`Validation::introduced`]);
+/// preexisting ones go to `preexisting_errors`.
+pub fn record_counts(log: &mut crate::runlog::RunLog, before: &Validation, after: Option<&Validation>) {
+    log.validation_errors_before_repair = before.introduced().len();
+    log.errors_surviving_repair = after.unwrap_or(before).introduced().len();
+    log.preexisting_errors = before.preexisting();
+}
+
 /// Whether the repair loop may work on `r`: introduced by the generation (not preexisting) and
 /// not an environment finding.
 pub fn repairable(r: &ValidationReport) -> bool {
