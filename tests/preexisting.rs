@@ -49,7 +49,7 @@ async fn only_introduced_findings_are_repaired_and_counted() {
     // Validate: the base first (cached under the task), then the generated files.
     let sandbox = Sandbox::detect(&SandboxConfig::default());
     assert!(sandbox.is_isolated());
-    let validators = Validators::discover_with(repo, &ValidateConfig::default(), &[app.clone()], sandbox);
+    let validators = Validators::discover_with(repo, &ValidateConfig::default(), std::slice::from_ref(&app), sandbox);
     let bases = baseline::bases(&task, repo, &manifest, &Default::default());
     assert_eq!(bases, vec![(app.clone(), BASE.as_bytes().to_vec())]);
     let cache = baseline::cache_dir(&task);
