@@ -1,8 +1,9 @@
 //! Finding validator executables (they run through [`crate::sandbox`]).
 //!
 //! Discovery order for a tool `name`: the repo's `.venv/bin`, `venv/bin` and
-//! `node_modules/.bin` (the project's pinned versions), then each directory on `PATH`. Never
-//! `npx`: without a local package it would download and run an unrelated one.
+//! `node_modules/.bin` (the project's pinned versions), then each directory on `PATH`, then the
+//! venv `ai-tools tools pull` fills in the cache dir ([`super::tools`]). Never `npx`: without a
+//! local package it would download and run an unrelated one.
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,12 @@ fn is_executable(p: &Path) -> bool {
 /// The absolute path of tool `name` for `repo` (see the module docs), or `None`.
 pub fn find_tool(repo: &Path, name: &str) -> Option<PathBuf> {
     let path_dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
-    local_dirs(repo).into_iter().chain(path_dirs).map(|d| d.join(name)).find(|p| is_executable(p))
+    local_dirs(repo)
+        .into_iter()
+        .chain(path_dirs)
+        .chain(super::tools::bin_dir())
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
 }
 
 /// The Python interpreter a type checker should resolve imports with: the repo's

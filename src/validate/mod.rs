@@ -23,6 +23,7 @@ pub mod pyright;
 pub mod ruff;
 pub mod shadow;
 pub mod syntax;
+pub mod tools;
 pub mod tsc;
 
 use std::path::{Path, PathBuf};
@@ -259,7 +260,10 @@ impl Validators {
                 Some(p) => tools.push((tool, p)),
                 None => skipped.push(skip(
                     tool.name(),
-                    format!("`{bin}` not found in .venv/bin, venv/bin, node_modules/.bin or on PATH"),
+                    format!(
+                        "`{bin}` not found in .venv/bin, venv/bin, node_modules/.bin, on PATH or in the ai-tools cache{}",
+                        if matches!(tool, Tool::Ruff | Tool::Pyright) { " (run `ai-tools tools pull`)" } else { "" }
+                    ),
                 )),
             }
         }
