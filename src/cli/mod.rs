@@ -7,6 +7,7 @@ mod demo;
 mod model;
 mod providers;
 mod review;
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 pub use args::Cli;
-use args::{Cmd, Common, ModelCmd, TaskCmd};
+use args::{Cmd, Common, ModelCmd, TaskCmd, ToolsCmd};
 
 use ai_tools::config::{self, Config};
 use ai_tools::orchestrator::{self, RunOptions, Session};
@@ -212,6 +213,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Some(Cmd::Model { cmd: ModelCmd::Pull { force } }) => model::pull_cmd(force),
         Some(Cmd::Model { cmd: ModelCmd::List }) => model::list_cmd(),
+        Some(Cmd::Tools { cmd: ToolsCmd::Pull { force } }) => tools::pull_cmd(force),
+        Some(Cmd::Tools { cmd: ToolsCmd::List }) => tools::list_cmd(&resolve_repo(&common)?),
         Some(Cmd::Demo(a)) => demo::run(&common, &a),
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;

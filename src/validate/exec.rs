@@ -17,13 +17,19 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// The `bin` dir of the venv `ai-tools tools pull` fills: `<cache dir>/tools/venv/bin`
+/// (`$AI_TOOLS_CACHE_DIR` or the platform cache dir, from the process environment).
+pub fn cache_bin_dir() -> Option<PathBuf> {
+    crate::models::cache_dir_with(&|k| std::env::var(k).ok()).ok().map(|d| d.join("tools/venv/bin"))
+}
+
 /// The absolute path of tool `name` for `repo` (see the module docs), or `None`.
 pub fn find_tool(repo: &Path, name: &str) -> Option<PathBuf> {
     let path_dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
     local_dirs(repo)
         .into_iter()
         .chain(path_dirs)
-        .chain(super::tools::bin_dir())
+        .chain(cache_bin_dir())
         .map(|d| d.join(name))
         .find(|p| is_executable(p))
 }

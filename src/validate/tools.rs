@@ -58,7 +58,7 @@ pub fn tools_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
 
 /// The venv's `bin` dir discovery searches last (from the process environment).
 pub fn bin_dir() -> Option<PathBuf> {
-    tools_dir(&|k| std::env::var(k).ok()).map(|d| d.join("venv/bin"))
+    super::exec::cache_bin_dir()
 }
 
 /// The record of the last pull in `dir` (empty when none).
