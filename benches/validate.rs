@@ -1,6 +1,9 @@
 //! Validate-stage wall time for N generated files (N Python + N TSX) against the slowest single
-//! validator of the same run. The validators run concurrently, so the stage should take little
-//! more than its slowest validator: target ≤ 1.2×.
+//! validator of the same run. The validators run concurrently, each in the bubblewrap sandbox
+//! (when it works here), so the stage should take little more than its slowest validator:
+//! target ≤ 1.2×. Also printed: the sandbox's own start-up per process (`bwrap … true` against
+//! a direct `true`, same scrubbed environment) and the scratch view's cost (copy, as used,
+//! against hard links, the old shadow tree).
 //!
 //! Uses the real validators from `.ci/install-validators.sh` (`.venv/`, `node_modules/`).
 //! Run: `cargo bench --bench validate`; prints the ratio table that docs/bench-validate.md
@@ -142,6 +145,87 @@ fn bench(c: &mut Criterion) {
             wall.as_secs_f64() / slow.as_secs_f64(),
             worst
         );
+    }
+    overheads(&rt);
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// The sandbox's start-up per process and the scratch view's build cost, printed as a table.
+fn overheads(rt: &tokio::runtime::Runtime) {
+    use ai_tools::sandbox::{Job, Sandbox, SandboxConfig, Scratch};
+    let Some(f) = fixture(40) else { return };
+    let Ok(scratch) = Scratch::mirror_of(&f.repo) else { return };
+    let boxed = Sandbox::detect(&SandboxConfig::default());
+    let direct = Sandbox::detect(&SandboxConfig { enabled: false, ..SandboxConfig::default() });
+    let time = |sb: &Sandbox| {
+        let runs: Vec<Duration> = (0..30)
+            .map(|_| {
+                let t = Instant::now();
+                let _ = rt.block_on(sb.run(Job::new("/usr/bin/true", &scratch).executes_code(false)));
+                t.elapsed()
+            })
+            .collect();
+        median(runs)
+    };
+    let (b, d) = (time(&boxed), time(&direct));
+    println!("\n| process start-up (median of 30) | bwrap sandbox | direct | sandbox's own cost |");
+    println!("| --- | ---: | ---: | ---: |");
+    println!(
+        "| `true` (sandboxed: {}) | {:.1} ms | {:.1} ms | {:.1} ms per process |",
+        boxed.is_isolated(),
+        b.as_secs_f64() * 1e3,
+        d.as_secs_f64() * 1e3,
+        (b.as_secs_f64() - d.as_secs_f64()) * 1e3
+    );
+    let copy = median(
+        (0..10)
+            .map(|_| {
+                let t = Instant::now();
+                let _ = Scratch::mirror_of(&f.repo);
+                t.elapsed()
+            })
+            .collect(),
+    );
+    let link = median(
+        (0..10)
+            .map(|_| {
+                let t = Instant::now();
+                if let Ok(d) = tempfile::tempdir() {
+                    hard_link_tree(&f.repo, d.path());
+                }
+                t.elapsed()
+            })
+            .collect(),
+    );
+    println!(
+        "\n| scratch view of a {}-file repo (median of 10) | copy (used) | hard links (old) | ratio |",
+        scratch.copied()
+    );
+    println!("| --- | ---: | ---: | ---: |");
+    println!(
+        "| build | {:.1} ms | {:.1} ms | {:.2}× |",
+        copy.as_secs_f64() * 1e3,
+        link.as_secs_f64() * 1e3,
+        copy.as_secs_f64() / link.as_secs_f64().max(1e-9)
+    );
+}
+
+/// The old shadow tree's mirroring: hard links (dependency dirs skipped), for the comparison.
+fn hard_link_tree(from: &Path, to: &Path) {
+    let Ok(rd) = std::fs::read_dir(from) else { return };
+    for e in rd.flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            let _ = std::fs::create_dir(&dst);
+            hard_link_tree(&src, &dst);
+        } else if ft.is_file() {
+            let _ = std::fs::hard_link(&src, &dst);
+        }
     }
 }
 

@@ -159,6 +159,8 @@ pub struct Config {
     pub validate: ValidateConfig,
     /// Repair.
     pub repair: RepairConfig,
+    /// The sandbox for validators and tests (user config only: a repo's `[sandbox]` is ignored).
+    pub sandbox: crate::sandbox::SandboxConfig,
 }
 
 impl Default for Config {
@@ -181,6 +183,7 @@ impl Default for Config {
             retry: RetryConfig::default(),
             validate: ValidateConfig::default(),
             repair: RepairConfig::default(),
+            sandbox: crate::sandbox::SandboxConfig::default(),
         }
     }
 }
@@ -366,6 +369,10 @@ pub fn load_with_trust(
                 sources.ignored = Some(trust::Ignored { file: p.to_path_buf(), keys });
             }
         }
+        // A cloned repo cannot weaken its own sandbox, trusted or not.
+        if crate::sandbox::strip_repo_layer(&mut t) {
+            tracing::warn!("{}: [sandbox] is read from the user's config only; ignored here", p.display());
+        }
         merge(&mut table, t);
         sources.repo = Some(p.to_path_buf());
     }
@@ -501,6 +508,17 @@ mod tests {
         let (c, s) = load_with_trust(Some(&user), Some(&repo), Some(&store)).unwrap();
         assert_eq!(c.providers["openai"].base_url.as_deref(), Some("http://127.0.0.1:9/v1"));
         assert!(s.ignored.is_none());
+    }
+
+    #[test]
+    fn a_repo_cannot_weaken_the_sandbox() {
+        let t = tempfile::tempdir().unwrap();
+        let (user, repo) = (t.path().join("user.toml"), t.path().join(".ai-tools.toml"));
+        std::fs::write(&user, "[sandbox]\nmemory_mb = 1024\n").unwrap();
+        std::fs::write(&repo, "[sandbox]\nenabled = false\nallow_unsandboxed = true\n").unwrap();
+        let (c, _) = load(Some(&user), Some(&repo)).unwrap();
+        assert!(c.sandbox.enabled && !c.sandbox.allow_unsandboxed);
+        assert_eq!(c.sandbox.memory_mb, 1024);
     }
 
     #[test]

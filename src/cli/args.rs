@@ -71,6 +71,13 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: ModelCmd,
     },
+    /// Validators ai-tools can install for you ($AI_TOOLS_CACHE_DIR/tools or
+    /// ~/.cache/ai-tools/tools).
+    Tools {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: ToolsCmd,
+    },
     /// Run codegen on a bundled example project in a temporary git repo, with the embedded model
     /// (pulled first when needed) unless --provider names another.
     Demo(DemoArgs),
@@ -101,6 +108,21 @@ pub enum ModelCmd {
         force: bool,
     },
     /// List cached models: name, size, sha256, path.
+    List,
+}
+
+/// `ai-tools tools …`.
+#[derive(Debug, Subcommand)]
+pub enum ToolsCmd {
+    /// Install the pinned ruff and pyright from PyPI (pip) into the cache; reuses pip's
+    /// installed copies.
+    Pull {
+        /// Reinstall even when the pinned versions are there.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show what each validator (ruff, pyright, mypy, tsc, cargo) resolves to for the repo,
+    /// from where (repo, PATH, ai-tools cache), and its version.
     List,
 }
 

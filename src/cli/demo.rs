@@ -93,6 +93,23 @@ fn runs_default_model(cfg: &Config) -> bool {
     kind == "local" && cfg.model_path.is_none() && pc.and_then(|p| p.model_path.as_ref()).is_none()
 }
 
+/// Pulls the pinned ruff and pyright into the cache dir when they are not there yet, so the
+/// demo shows validation and repair with real tools. A failed pull is a warning: the demo still
+/// runs with the built-in syntax check.
+fn ensure_validators() {
+    use ai_tools::validate::tools;
+    let Some(dir) = tools::tools_dir(&|k| std::env::var(k).ok()) else { return };
+    match tools::ensure(&dir) {
+        Ok(None) => {}
+        Ok(Some(done)) => {
+            for t in done {
+                eprintln!("validator ready: {} {} ({})", t.name, t.version, t.path.display());
+            }
+        }
+        Err(e) => eprintln!("warning: could not pull the validators (the demo runs with the syntax check only): {e}"),
+    }
+}
+
 /// `ai-tools demo`; returns the codegen run's exit code.
 ///
 /// # Errors
@@ -108,6 +125,7 @@ pub fn run(common: &Common, args: &DemoArgs) -> Result<i32> {
     if runs_default_model(&session.config) {
         super::model::ensure_default()?;
     }
+    ensure_validators();
     let task = session.task.clone();
     let opts = RunOptions::default();
     let code = if use_tui(args.headless) {

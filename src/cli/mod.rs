@@ -7,6 +7,7 @@ mod demo;
 mod model;
 mod providers;
 mod review;
+mod tools;
 mod trust;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 pub use args::Cli;
-use args::{Cmd, Common, ModelCmd, TaskCmd};
+use args::{Cmd, Common, ModelCmd, TaskCmd, ToolsCmd};
 
 use ai_tools::config::{self, Config};
 use ai_tools::orchestrator::{self, RunOptions, Session};
@@ -216,6 +217,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Some(Cmd::Model { cmd: ModelCmd::Pull { force } }) => model::pull_cmd(force),
         Some(Cmd::Model { cmd: ModelCmd::List }) => model::list_cmd(),
+        Some(Cmd::Tools { cmd: ToolsCmd::Pull { force } }) => tools::pull_cmd(force),
+        Some(Cmd::Tools { cmd: ToolsCmd::List }) => tools::list_cmd(&resolve_repo(&common)?),
         Some(Cmd::Demo(a)) => demo::run(&common, &a),
         Some(Cmd::Trust(a)) => trust::run(&resolve_repo(&common)?, &a),
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {

@@ -89,6 +89,11 @@ impl Session {
             diff_backend: Backend::default(),
             validate: c.validate.clone(),
             repair: c.repair.clone(),
+            sandbox: {
+                let mut s = c.sandbox.clone();
+                s.deny_env.extend(c.providers.values().filter_map(|p| p.api_key_env.clone()));
+                s
+            },
         }
     }
 }

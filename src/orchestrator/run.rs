@@ -64,6 +64,9 @@ pub struct RunSettings {
     pub validate: ValidateConfig,
     /// `[repair]`.
     pub repair: RepairConfig,
+    /// `[sandbox]` (user config only), its `deny_env` extended with every provider's
+    /// `api_key_env`.
+    pub sandbox: crate::sandbox::SandboxConfig,
 }
 
 /// What a run works with, shared by the tasks it spawns (cheap to clone).

@@ -76,10 +76,12 @@ pub struct Summary {
     pub additions: usize,
     /// Lines removed.
     pub deletions: usize,
-    /// Validation findings before repair.
+    /// Findings the generation introduced, before repair.
     pub validation_errors_before_repair: usize,
-    /// Findings left after repair.
+    /// Introduced findings left after repair.
     pub errors_surviving_repair: usize,
+    /// Findings already in the base version (shown, never repaired).
+    pub preexisting_errors: usize,
     /// Repair attempts made.
     pub repair_attempts: usize,
     /// The task directory.
@@ -129,6 +131,10 @@ impl Summary {
                 "  Validation: {} findings before repair, {} after ({} repair attempts)",
                 self.validation_errors_before_repair, self.errors_surviving_repair, self.repair_attempts
             );
+        }
+        if self.preexisting_errors > 0 {
+            let _ =
+                writeln!(s, "  Preexisting findings (already in the base, not repaired): {}", self.preexisting_errors);
         }
         if let Some(p) = &self.run_log {
             let _ = writeln!(s, "  Run log: {}", p.display());

@@ -20,11 +20,12 @@ use crate::plan::Action;
 use crate::repair::{self, RepairCtx, RepairError, RepairOutcome, RepairSettings};
 use crate::report::ValidationReport;
 use crate::runlog::StepEvent;
+use crate::sandbox::Sandbox;
 use crate::task::fsio::SafeDir;
 use crate::task::relpath::RelPath;
 use crate::task::state::Stage;
 use crate::validate::shadow::ShadowTree;
-use crate::validate::{Validation, Validators};
+use crate::validate::{Validation, Validators, baseline};
 
 /// How the repair of one file went.
 enum Repaired {
@@ -56,21 +57,22 @@ impl Run {
         self.enter(Stage::Validate, Stage::Validate.as_str())?;
         let checkers = self.checkers().await?;
         let before = self.validate_once(&checkers, Stage::Validate.as_str(), ValidationWhen::BeforeRepair).await?;
-        self.summary.validation_errors_before_repair = before.reports.len();
-        self.summary.errors_surviving_repair = before.reports.len();
+        let introduced = before.introduced();
+        self.summary.validation_errors_before_repair = introduced.len();
+        self.summary.errors_surviving_repair = introduced.len();
+        self.summary.preexisting_errors = before.preexisting();
         if let Some(r) = self.rec.as_mut() {
             if let Some(s) = r.current() {
                 s.validation_errors = before.reports.clone();
             }
-            r.log_mut().validation_errors_before_repair = before.reports.len();
-            r.log_mut().errors_surviving_repair = before.reports.len();
+            crate::validate::record_counts(r.log_mut(), &before, None);
         }
-        if before.reports.is_empty() || !self.env.settings.repair.enabled {
+        if introduced.is_empty() || !self.env.settings.repair.enabled {
             return Ok(());
         }
         self.enter(Stage::Repair, Stage::Repair.as_str())?;
         let mut by_file: BTreeMap<String, Vec<ValidationReport>> = BTreeMap::new();
-        for r in before.reports {
+        for r in introduced {
             by_file.entry(r.file.clone()).or_default().push(r);
         }
         let mut changed_any = false;
@@ -89,10 +91,18 @@ impl Run {
             .ok_or_else(|| Fail::failed("code/manifest.json is missing", "run `ai-tools codegen --redo`"))?;
         let targets: Vec<RelPath> =
             manifest.files.iter().filter(|e| e.action != Action::Delete).map(|e| e.path.clone()).collect();
-        let validators = Validators::discover(&self.env.repo, &self.env.settings.validate, &targets);
+        let sandbox = Sandbox::detect(&self.env.settings.sandbox);
+        let validators = Validators::discover_with(&self.env.repo, &self.env.settings.validate, &targets, sandbox);
         for s in validators.skipped() {
             self.env.bus.emit(Event::ValidatorSkipped { tool: s.tool.clone(), reason: s.reason.clone() });
         }
+        // Findings measured against the base: the modify targets' base versions, cached by the task.
+        let bases = baseline::bases(&self.env.task, &self.env.repo, &manifest, &self.state.base);
+        let cache = baseline::cache_dir(&self.env.task);
+        let base = baseline::measure(&validators, &self.env.repo, bases, Some(&cache)).await.map_err(|e| {
+            Fail::failed(format!("cannot validate the base version: {e}"), "check disk space, then /redo codegen")
+        })?;
+        let validators = validators.with_baseline(base);
         let (repo, files_dir) = (self.env.repo.clone(), self.env.task.files_dir());
         let shadow = blocking(move || ShadowTree::build(&repo, &files_dir, &manifest)).await?.map_err(|e| {
             Fail::failed(format!("cannot build the shadow tree: {e}"), "check disk space, then /redo codegen")
@@ -144,12 +154,12 @@ impl Run {
         }
         self.summary.add_calls(&self.env.broker.take_records());
         let after = self.validate_once(c, repair::STEP, ValidationWhen::AfterRepair).await?;
-        self.summary.errors_surviving_repair = after.reports.len();
+        self.summary.errors_surviving_repair = after.introduced().len();
         if let Some(r) = self.rec.as_mut() {
             if let Some(s) = r.current() {
                 s.validation_errors = after.reports.clone();
             }
-            r.log_mut().errors_surviving_repair = after.reports.len();
+            r.log_mut().errors_surviving_repair = after.introduced().len();
         }
         Ok(())
     }
