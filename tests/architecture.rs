@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The shape of the house, checked on the source itself (issue: one `Run`, one command path):
 //!
 //! - no import cycles between modules: every `crate::…` / `super::…` path in a file is an edge
@@ -281,7 +282,7 @@ fn functions(text: &str) -> Vec<(usize, String, usize)> {
         // The signature may span lines; a `;` before a `{` is a declaration without a body.
         let end = lines.iter().enumerate().skip(i).find(|(_, x)| {
             let xt = x.trim_start();
-            x.len() - xt.len() == indent && (xt.starts_with('}') || (xt.ends_with('}') && *x == *l))
+            x.len() - xt.len() == indent && (xt.starts_with('}') || (xt.ends_with('}') && **x == *l))
         });
         if let Some((j, _)) = end {
             out.push((i + 1, name, j - i + 1));
