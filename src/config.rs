@@ -148,6 +148,10 @@ pub struct Config {
     pub validate: ValidateConfig,
     /// Repair.
     pub repair: RepairConfig,
+    /// `[format]`: formatting generated files.
+    pub format: crate::format::FormatConfig,
+    /// `[quality]`: the quality score's threshold and improvement attempts.
+    pub quality: crate::quality::QualityConfig,
 }
 
 impl Default for Config {
@@ -170,6 +174,8 @@ impl Default for Config {
             retry: RetryConfig::default(),
             validate: ValidateConfig::default(),
             repair: RepairConfig::default(),
+            format: crate::format::FormatConfig::default(),
+            quality: crate::quality::QualityConfig::default(),
         }
     }
 }

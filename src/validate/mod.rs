@@ -2,9 +2,9 @@
 //! files in a [shadow tree](shadow), concurrently, and what they report becomes
 //! [`ValidationReport`]s with a [category](crate::report::classify).
 //!
-//! Validators: [`ruff`], [`pyright`], [`mypy`] (optional) for Python; [`tsc`] for
-//! TypeScript/TSX; [`cargo`] for Rust; and the built-in tree-sitter [`syntax`] check for all of
-//! them, which always runs.
+//! Validators: [`ruff`] (with its security rules), [`pyright`], [`mypy`] (optional) for
+//! Python; [`tsc`] and [`eslint`] (security rules) for TypeScript/JavaScript; [`cargo`] for Rust; [`go`] (`gofmt -e`, `go vet`, `go build`) for Go; and
+//! the built-in tree-sitter [`syntax`] check for all of them, which always runs.
 //!
 //! Invariants:
 //! - validators run in the shadow tree, never in the working tree;
@@ -16,10 +16,13 @@
 //!   syntax check) and otherwise by overlaying it in the shadow tree.
 
 pub mod cargo;
+pub mod eslint;
 pub mod exec;
+pub mod go;
 pub mod mypy;
 pub mod pyright;
 pub mod ruff;
+pub mod security;
 pub mod shadow;
 pub mod syntax;
 pub mod tsc;
@@ -66,6 +69,14 @@ pub enum Tool {
     Tsc,
     /// cargo check (Rust).
     Cargo,
+    /// `gofmt -e` (Go parse errors).
+    Gofmt,
+    /// `go vet` (Go analyzers; warnings).
+    GoVet,
+    /// `go build` (Go compile errors).
+    GoBuild,
+    /// eslint with eslint-plugin-security (TypeScript/JavaScript security rules).
+    Eslint,
 }
 
 impl Tool {
@@ -78,6 +89,10 @@ impl Tool {
             Tool::Mypy => "mypy",
             Tool::Tsc => "tsc",
             Tool::Cargo => "cargo",
+            Tool::Gofmt => "gofmt",
+            Tool::GoVet => "go_vet",
+            Tool::GoBuild => "go_build",
+            Tool::Eslint => "eslint",
         }
     }
 }
@@ -91,6 +106,8 @@ pub enum Family {
     TypeScript,
     /// `.rs`.
     Rust,
+    /// `.go`.
+    Go,
     /// Anything else.
     Other,
 }
@@ -101,6 +118,7 @@ pub fn family(path: &RelPath) -> Family {
         Some("py" | "pyi") => Family::Python,
         Some("ts" | "tsx" | "mts" | "cts" | "js" | "jsx" | "mjs" | "cjs") => Family::TypeScript,
         Some("rs") => Family::Rust,
+        Some("go") => Family::Go,
         _ => Family::Other,
     }
 }
@@ -110,8 +128,9 @@ fn tools_for(fam: Family, mypy: bool) -> Vec<Tool> {
     match fam {
         Family::Python if mypy => vec![Tool::Ruff, Tool::Pyright, Tool::Mypy],
         Family::Python => vec![Tool::Ruff, Tool::Pyright],
-        Family::TypeScript => vec![Tool::Tsc],
+        Family::TypeScript => vec![Tool::Tsc, Tool::Eslint],
         Family::Rust => vec![Tool::Cargo],
+        Family::Go => vec![Tool::Gofmt, Tool::GoVet, Tool::GoBuild],
         Family::Other => vec![],
     }
 }
@@ -209,6 +228,15 @@ impl Validators {
                         Ok(())
                     };
                     ("cargo", pre)
+                }
+                Tool::Eslint => (
+                    "eslint",
+                    eslint::installed(repo)
+                        .then_some(())
+                        .ok_or("eslint-plugin-security or @typescript-eslint/parser is not in node_modules"),
+                ),
+                Tool::GoVet | Tool::GoBuild => {
+                    ("go", repo.join("go.mod").is_file().then_some(()).ok_or("no go.mod at the repo root"))
                 }
                 other => (other.name(), Ok(())),
             };
@@ -365,6 +393,27 @@ impl Validators {
                 env.push(("CARGO_TERM_COLOR", "never".into()));
                 cargo::args()
             }
+            (Tool::Gofmt, _) => {
+                env.extend(go::env());
+                go::gofmt_args(&names)
+            }
+            (Tool::GoVet, _) => {
+                env.extend(go::env());
+                go::vet_args(&files)
+            }
+            (Tool::Eslint, _) => {
+                let config = RelPath::new(eslint::CONFIG_PATH).map_err(|e| e.to_string());
+                if let Err(e) =
+                    config.and_then(|c| shadow.overlay(&c, eslint::CONFIG.as_bytes()).map_err(|e| e.to_string()))
+                {
+                    return (run_record(tool, t, Some(format!("cannot write the eslint config: {e}"))), vec![]);
+                }
+                eslint::args(&names)
+            }
+            (Tool::GoBuild, _) => {
+                env.extend(go::env());
+                go::build_args(&files)
+            }
             (Tool::Syntax, _) => return (run_record(tool, t, Some("not an external tool".into())), vec![]),
         };
         let input = stdin.map(|(_, c)| c.as_bytes());
@@ -381,6 +430,18 @@ impl Validators {
             Tool::Pyright => pyright::parse(&out.stdout).map_err(|_| failed("printed no JSON report")),
             Tool::Mypy => Ok(mypy::parse(&out.stdout)),
             Tool::Cargo => Ok(cargo::parse(&out.stdout)),
+            // gofmt exits 2 on parse errors; anything on stderr that is not a position line
+            // (a missing file, a crash) is a failure.
+            Tool::Gofmt => {
+                let f = go::parse_text(&out.stderr, Some("syntax"));
+                if f.is_empty() && out.code != Some(0) { Err(failed("failed")) } else { Ok(f) }
+            }
+            Tool::GoBuild => {
+                let f = go::parse_text(&out.stderr, None);
+                if f.is_empty() && out.code != Some(0) { Err(failed("failed")) } else { Ok(f) }
+            }
+            Tool::GoVet => Ok(go::parse_vet(&out.stderr)),
+            Tool::Eslint => eslint::parse(&out.stdout).map_err(|_| failed("printed no JSON report")),
             Tool::Tsc => {
                 let (f, global) = tsc::parse(&out.stdout);
                 match out.code {
@@ -413,6 +474,7 @@ impl Validators {
                     Some(o) => &rel == o,
                     None => self.targets.contains(&rel),
                 };
+                let severity = security::severity_of(tool, &f.code);
                 keep.then(|| ValidationReport {
                     step: step.to_owned(),
                     file: rel.to_string(),
@@ -422,7 +484,7 @@ impl Validators {
                     code: f.code,
                     message: f.message,
                     tool: tool.to_owned(),
-                    severity: crate::report::Severity::Error,
+                    severity,
                     preexisting: false,
                 })
             })
