@@ -152,6 +152,8 @@ pub struct Config {
     pub format: crate::format::FormatConfig,
     /// `[quality]`: the quality score's threshold and improvement attempts.
     pub quality: crate::quality::QualityConfig,
+    /// The sandbox for validators and tests (user config only: a repo's `[sandbox]` is ignored).
+    pub sandbox: crate::sandbox::SandboxConfig,
 }
 
 impl Default for Config {
@@ -176,6 +178,7 @@ impl Default for Config {
             repair: RepairConfig::default(),
             format: crate::format::FormatConfig::default(),
             quality: crate::quality::QualityConfig::default(),
+            sandbox: crate::sandbox::SandboxConfig::default(),
         }
     }
 }
@@ -321,8 +324,12 @@ pub fn load(user: Option<&Path>, repo_file: Option<&Path>) -> Result<(Config, So
         sources.user = Some(p.to_path_buf());
     }
     if let Some(p) = repo_file
-        && let Some(t) = read_table(p)?
+        && let Some(mut t) = read_table(p)?
     {
+        // A cloned repo cannot weaken its own sandbox.
+        if crate::sandbox::strip_repo_layer(&mut t) {
+            tracing::warn!("{}: [sandbox] is read from the user's config only; ignored here", p.display());
+        }
         merge(&mut table, t);
         sources.repo = Some(p.to_path_buf());
     }
@@ -414,6 +421,17 @@ mod tests {
             c.limits_for("big-gguf"),
             Limits { max_tokens: 8000, context_budget_tokens: LOCAL_CONTEXT_BUDGET_TOKENS }
         );
+    }
+
+    #[test]
+    fn a_repo_cannot_weaken_the_sandbox() {
+        let t = tempfile::tempdir().unwrap();
+        let (user, repo) = (t.path().join("user.toml"), t.path().join(".ai-tools.toml"));
+        std::fs::write(&user, "[sandbox]\nmemory_mb = 1024\n").unwrap();
+        std::fs::write(&repo, "[sandbox]\nenabled = false\nallow_unsandboxed = true\n").unwrap();
+        let (c, _) = load(Some(&user), Some(&repo)).unwrap();
+        assert!(c.sandbox.enabled && !c.sandbox.allow_unsandboxed);
+        assert_eq!(c.sandbox.memory_mb, 1024);
     }
 
     #[test]

@@ -18,7 +18,10 @@
 //! - the result is the content with the fewest findings seen (the original included) — this
 //!   module never writes code/files: the caller writes the result through its atomic writer;
 //! - when the loop ends the shadow tree holds the result, so later files are checked against
-//!   it.
+//!   it;
+//! - the loop works only on the findings the generation introduced ([`repairable`]): a
+//!   preexisting or environment finding is never sent to the model, and an attempt succeeds
+//!   when the introduced findings reach zero.
 
 pub mod edits;
 pub mod improve;
@@ -32,7 +35,7 @@ use crate::codegen::prompt::{PromptError, Prompts};
 use crate::report::{RepairAttempt, ValidationReport};
 use crate::task::relpath::RelPath;
 use crate::validate::shadow::{ShadowError, ShadowTree};
-use crate::validate::{Family, ValidateError, Validators, family};
+use crate::validate::{Family, ValidateError, Validators, family, repairable};
 
 /// The step name repair attempts and their findings carry.
 pub const STEP: &str = "repair";
@@ -60,7 +63,7 @@ pub struct RepairOutcome {
     pub content: String,
     /// Whether `content` differs from the content the loop started with.
     pub changed: bool,
-    /// Its findings (empty on success).
+    /// Its introduced findings (empty on success).
     pub remaining: Vec<ValidationReport>,
     /// Every attempt, in order.
     pub attempts: Vec<RepairAttempt>,
@@ -135,7 +138,7 @@ struct PromptCtx<'a> {
 }
 
 /// Runs the loop on `file`, whose current content `original` has `findings` (see the module
-/// invariants).
+/// invariants; findings that are not [`repairable`] are dropped here).
 ///
 /// # Errors
 /// [`RepairError`]: a provider failure or cancellation, a broken template, or a shadow tree
@@ -149,6 +152,7 @@ pub async fn repair_file(
     let s = ctx.settings;
     let fence = lang::file_type(file).fence;
     let system = ctx.prompts.render(system_template(file), &serde_json::json!({ "path": file.as_str() }))?;
+    let findings: Vec<ValidationReport> = findings.into_iter().filter(repairable).collect();
     let mut current = original.to_owned();
     let mut errors = findings.clone();
     let mut best = (original.to_owned(), findings);
@@ -229,13 +233,14 @@ pub async fn repair_file(
                     warning = true;
                 } else {
                     let v = ctx.validators.check_candidate(ctx.shadow, file, &c, STEP).await?;
-                    record.errors_out = v.reports.clone();
-                    record.success = v.reports.is_empty();
-                    if v.reports.len() < best.1.len() {
-                        best = (c.clone(), v.reports.clone());
+                    let introduced = v.introduced();
+                    record.errors_out = introduced.clone();
+                    record.success = introduced.is_empty();
+                    if introduced.len() < best.1.len() {
+                        best = (c.clone(), introduced.clone());
                     }
                     current = c;
-                    errors = v.reports;
+                    errors = introduced;
                 }
             }
         }

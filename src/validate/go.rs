@@ -11,6 +11,12 @@
 //!   prints as `vet: file:line:col: message` (only the first one) are kept only for `_test.go`
 //!   files, which `go build` does not compile.
 //!
+//! All three run in the [sandbox](crate::sandbox) as pure analyzers: with cgo off, `go build`
+//! and `go vet` compile but never run project code (Go has no build scripts; `go:generate`
+//! runs only under `go generate`). The build cache is `GOCACHE` = [`build_cache`] (writable,
+//! outside the scratch area, shared by runs); the host's module cache (`GOMODCACHE`, else
+//! `$GOPATH/pkg/mod`, else `~/go/pkg/mod`) is bound read-only so required modules resolve.
+//!
 //! Environment (every run): `GOPROXY=off` (validation never downloads a module a generated
 //! import names), an empty `GOFLAGS` (go's default `-mod=readonly`: `go.mod` is never
 //! rewritten; the user's `-mod=mod` does not apply), `GOTOOLCHAIN=local`, `GOWORK=off`,
@@ -34,10 +40,44 @@
 //! | gofmt's parse errors, `syntax error: …` | `syntax` | syntax |
 //! | anything else from `go build` | `compile` | other |
 
+use std::path::{Path, PathBuf};
+
 use serde::Deserialize;
 
+use crate::sandbox::Job;
 use crate::task::relpath::RelPath;
 use crate::validate::Finding;
+
+/// The Go build cache for `repo`: `<ai-tools cache dir>/go-build/<16 hex of the repo path's
+/// SHA-256>`, like [`super::cargo::target_cache`].
+pub fn build_cache(repo: &Path) -> PathBuf {
+    let cargo = super::cargo::target_cache(repo);
+    let id = cargo.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    cargo.parent().and_then(Path::parent).map_or_else(|| cargo.clone(), |base| base.join("go-build").join(id))
+}
+
+/// The host's Go module cache (see the module docs), if it exists.
+fn module_cache() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = var("GOMODCACHE")
+        .or_else(|| var("GOPATH").map(|p| p.join("pkg/mod")))
+        .or_else(|| var("HOME").map(|h| h.join("go/pkg/mod")))?;
+    dir.is_dir().then_some(dir)
+}
+
+/// `job` set up for a Go tool: the environment of the module docs, the build cache `cache`
+/// (created, writable) and the module cache (read-only); a pure analyzer.
+pub fn job<'a>(mut job: Job<'a>, cache: &Path) -> Job<'a> {
+    let _ = std::fs::create_dir_all(cache);
+    for (k, v) in env() {
+        job = job.env(k, v);
+    }
+    job = job.env("GOCACHE", cache.display().to_string()).writable(cache);
+    if let Some(m) = module_cache() {
+        job = job.env("GOMODCACHE", m.display().to_string()).readable(m);
+    }
+    job.executes_code(false)
+}
 
 /// Environment for every `go` and `gofmt` run (see the module docs).
 pub fn env() -> Vec<(&'static str, String)> {
