@@ -152,6 +152,8 @@ pub struct Config {
     pub format: crate::format::FormatConfig,
     /// `[quality]`: the quality score's threshold and improvement attempts.
     pub quality: crate::quality::QualityConfig,
+    /// `[test]`: the test step.
+    pub test: crate::testing::TestConfig,
     /// The sandbox for validators and tests (user config only: a repo's `[sandbox]` is ignored).
     pub sandbox: crate::sandbox::SandboxConfig,
 }
@@ -178,6 +180,7 @@ impl Default for Config {
             repair: RepairConfig::default(),
             format: crate::format::FormatConfig::default(),
             quality: crate::quality::QualityConfig::default(),
+            test: crate::testing::TestConfig::default(),
             sandbox: crate::sandbox::SandboxConfig::default(),
         }
     }

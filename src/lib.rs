@@ -39,5 +39,6 @@ pub mod review;
 pub mod runlog;
 pub mod sandbox;
 pub mod task;
+pub mod testing;
 pub mod ui;
 pub mod validate;
