@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the validators ai-tools' tests run for real, into the repo itself:
-#   .venv/          ruff, pyright and mypy from PyPI (pyright runs on the machine's node;
+#   .venv/          ruff, pyright, mypy and pytest from PyPI (pyright runs on the machine's node;
 #                   `pyright[nodejs]` brings a node of its own where there is none)
-#   node_modules/   typescript and @types/react, exactly as package-lock.json pins them (npm ci)
+#   node_modules/   typescript, @types/react, prettier, eslint, eslint-plugin-security and
+#                   @typescript-eslint/parser, exactly as package-lock.json pins them (npm ci)
 # Idempotent: a second run with everything in place only checks versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +29,6 @@ if [ ! -x node_modules/.bin/tsc ] || [ package-lock.json -nt node_modules/.packa
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node_modules/.bin/tsc --version
+node_modules/.bin/prettier --version
+node_modules/.bin/eslint --version
+.venv/bin/pytest --version

@@ -159,6 +159,12 @@ pub struct Config {
     pub validate: ValidateConfig,
     /// Repair.
     pub repair: RepairConfig,
+    /// `[format]`: formatting generated files.
+    pub format: crate::format::FormatConfig,
+    /// `[quality]`: the quality score's threshold and improvement attempts.
+    pub quality: crate::quality::QualityConfig,
+    /// `[test]`: the test step.
+    pub test: crate::testing::TestConfig,
     /// The sandbox for validators and tests (user config only: a repo's `[sandbox]` is ignored).
     pub sandbox: crate::sandbox::SandboxConfig,
 }
@@ -183,6 +189,9 @@ impl Default for Config {
             retry: RetryConfig::default(),
             validate: ValidateConfig::default(),
             repair: RepairConfig::default(),
+            format: crate::format::FormatConfig::default(),
+            quality: crate::quality::QualityConfig::default(),
+            test: crate::testing::TestConfig::default(),
             sandbox: crate::sandbox::SandboxConfig::default(),
         }
     }

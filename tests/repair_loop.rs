@@ -313,3 +313,38 @@ async fn openai_tool_calls_repair_the_file_with_tool_choice_required() {
     let s = ready(&r);
     assert_eq!((s.validation_errors_before_repair, s.errors_surviving_repair), (2, 0));
 }
+
+const INSECURE: &str = "\"\"\"Run commands.\"\"\"\n\nimport subprocess\n\n\ndef run(cmd: str) -> int:\n    \"\"\"Run a shell command.\"\"\"\n    return subprocess.call(cmd, shell=True)\n\n\ndef calc() -> object:\n    \"\"\"Evaluate what the user types.\"\"\"\n    return eval(input())\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn security_findings_from_ruff_are_repaired_like_errors() {
+    let secure = INSECURE
+        .replace("import subprocess\n", "import ast\nimport shlex\nimport subprocess\n")
+        .replace("subprocess.call(cmd, shell=True)", "subprocess.call(shlex.split(cmd))")
+        .replace("eval(input())", "ast.literal_eval(input())");
+    let r =
+        run(vec![codegen_reply(INSECURE), anth_tools(&[("write_file", json!({ "content": secure }))], 300, 50)]).await;
+    let validate = r.step("validate");
+    let found: Vec<(u64, String, String, String)> = validate["validation_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("error").to_owned();
+            (e["line"].as_u64().unwrap(), s("code"), s("category"), s("severity"))
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (8, "S602".into(), "security".into(), "error".into()),
+            (13, "S307".into(), "security".into(), "error".into()),
+        ],
+        "high-severity security findings (severity error is left out of the log as the default)"
+    );
+    let prompt = user_text(&r.bodies[1]);
+    assert!(prompt.contains("ruff S602 (security)"), "{prompt}");
+    assert_eq!(r.file(), secure);
+    let s = ready(&r);
+    assert_eq!((s.validation_errors_before_repair, s.errors_surviving_repair, s.repair_attempts), (2, 0, 1));
+}

@@ -150,7 +150,8 @@ async fn tsx_undefined_missing_import_and_type_errors_with_react_types() {
     )
     .await;
     let tools: Vec<&str> = v.runs.iter().map(|r| r.tool.as_str()).collect();
-    assert_eq!(tools, vec!["tsc", "syntax"]);
+    assert_eq!(tools, vec!["tsc", "eslint", "syntax"]);
+    assert!(rows(&v.reports, "eslint").is_empty(), "no security findings in plain components");
     assert_eq!(
         rows(&v.reports, "tsc"),
         vec![
@@ -255,4 +256,102 @@ async fn rust_undefined_name_and_type_mismatch_from_cargo_check() {
         ]
     );
     assert!(!repo.join("target").exists(), "cargo builds outside the working tree");
+}
+
+const GO_TYPES: &str = "package pkg\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nfunc F() int {\n\tvar s string = 5\n\tfmt.Println(s)\n\treturn undefinedThing\n}\n";
+const GO_VET: &str = "package pkg\n\nimport \"fmt\"\n\nfunc G() {\n\tfmt.Printf(\"%d\\n\", \"x\")\n}\n";
+const GO_IMPORT: &str = "package other\n\nimport \"github.com/nope/x\"\n\nfunc H() { x.Y() }\n";
+const GO_SYNTAX: &str = "package bad\n\nfunc H( {\n}\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn go_syntax_undefined_type_import_and_vet_findings_from_the_real_toolchain() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path();
+    write(repo, "go.mod", "module example.com/m\n\ngo 1.19\n");
+    // A broken file that is not generated: never reported.
+    write(repo, "legacy/l.go", "package legacy\n\nfunc L() int { return nope }\n");
+    let (v, validators) = validate(
+        repo,
+        &[("pkg/a.go", GO_TYPES), ("pkg/b.go", GO_VET), ("bad/c.go", GO_SYNTAX)],
+        ValidateConfig::default(),
+    )
+    .await;
+    assert!(validators.skipped().is_empty(), "{:?}", validators.skipped());
+    let tools: Vec<&str> = v.runs.iter().map(|r| r.tool.as_str()).collect();
+    assert_eq!(tools, vec!["gofmt", "go_vet", "go_build", "syntax"]);
+    assert!(v.reports.iter().all(|r| r.file != "legacy/l.go"), "only generated files are reported");
+    assert_eq!(
+        rows(&v.reports, "gofmt"),
+        vec![
+            row("bad/c.go", 3, 9, "gofmt", "syntax", "syntax"),
+            row("bad/c.go", 4, 1, "gofmt", "syntax", "syntax"),
+            row("bad/c.go", 4, 2, "gofmt", "syntax", "syntax"),
+            row("bad/c.go", 4, 2, "gofmt", "syntax", "syntax"),
+            row("bad/c.go", 4, 3, "gofmt", "syntax", "syntax"),
+            row("bad/c.go", 4, 3, "gofmt", "syntax", "syntax"),
+        ]
+    );
+    let build = rows(&v.reports, "go_build");
+    let not_syntax: Vec<Row> = build.iter().filter(|r| r.0 != "bad/c.go").cloned().collect();
+    assert_eq!(
+        not_syntax,
+        vec![
+            row("pkg/a.go", 5, 2, "go_build", "unused_import", "missing_import"),
+            row("pkg/a.go", 9, 17, "go_build", "cannot_use", "type_mismatch"),
+            row("pkg/a.go", 11, 9, "go_build", "undefined", "undefined_name"),
+        ]
+    );
+    assert!(build.iter().any(|r| r.0 == "bad/c.go" && r.4 == "syntax"), "{build:?}");
+    let undefined = v.reports.iter().find(|r| r.code == "undefined").unwrap();
+    assert_eq!(undefined.message, "undefined: undefinedThing");
+    assert_eq!(undefined.severity, ai_tools::report::Severity::Error);
+    // vet stops at the type errors of pkg/; b.go's printf misuse shows once those are fixed.
+    assert!(rows(&v.reports, "go_vet").is_empty(), "{:?}", rows(&v.reports, "go_vet"));
+    assert!(rows(&v.reports, "syntax").iter().all(|r| r.0 == "bad/c.go"));
+
+    // An import no module provides stops go build before type checking.
+    let (v, _) = validate(repo, &[("other/o.go", GO_IMPORT)], ValidateConfig::default()).await;
+    assert_eq!(
+        rows(&v.reports, "go_build"),
+        vec![row("other/o.go", 3, 8, "go_build", "missing_package", "missing_import")]
+    );
+    assert!(
+        v.reports[0].message.starts_with("no required module provides package github.com/nope/x"),
+        "{:?}",
+        v.reports
+    );
+
+    let (v, _) = validate(repo, &[("pkg/b.go", GO_VET)], ValidateConfig::default()).await;
+    let vet: Vec<&ValidationReport> = v.reports.iter().filter(|r| r.tool == "go_vet").collect();
+    assert_eq!(vet.len(), 1, "{:#?}", v.reports);
+    assert_eq!((vet[0].file.as_str(), vet[0].line, vet[0].column, vet[0].code.as_str()), ("pkg/b.go", 6, 2, "printf"));
+    assert_eq!(vet[0].message, "fmt.Printf format %d has arg \"x\" of wrong type string");
+    assert_eq!(vet[0].severity, ai_tools::report::Severity::Warning);
+    assert!(!repo.join("pkg").exists(), "go builds in the shadow tree, never in the working tree");
+}
+
+const INSECURE_TS: &str = "import { exec } from \"child_process\";\n\nexport function run(cmd: string): void {\n  exec(cmd);\n  eval(cmd);\n  const re = new RegExp(cmd);\n  console.log(re);\n}\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eslint_security_rules_on_generated_typescript() {
+    let t = common::repo();
+    let repo = t.path();
+    write(repo, "tsconfig.json", TSCONFIG);
+    let (v, _) = validate(repo, &[("src/run.ts", INSECURE_TS)], ValidateConfig::default()).await;
+    let found: Vec<(u32, &str, &str, ai_tools::report::Severity)> = v
+        .reports
+        .iter()
+        .filter(|r| r.tool == "eslint")
+        .map(|r| (r.line, r.code.as_str(), r.category.as_str(), r.severity))
+        .collect();
+    use ai_tools::report::Severity::{Error, Warning};
+    assert_eq!(
+        found,
+        vec![
+            (4, "security/detect-child-process", "security", Error),
+            (5, "security/detect-eval-with-expression", "security", Error),
+            (6, "security/detect-non-literal-regexp", "security", Warning),
+        ]
+    );
+    assert!(!repo.join(".ai-tools-eslint.config.mjs").exists(), "the eslint config lives in the shadow tree only");
 }

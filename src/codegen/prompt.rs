@@ -22,6 +22,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("repair-python.md.j2", include_str!("../../prompts/repair-python.md.j2")),
     ("repair-typescript.md.j2", include_str!("../../prompts/repair-typescript.md.j2")),
     ("repair-rust.md.j2", include_str!("../../prompts/repair-rust.md.j2")),
+    ("repair-go.md.j2", include_str!("../../prompts/repair-go.md.j2")),
     ("repair.md.j2", include_str!("../../prompts/repair.md.j2")),
 ];
 

@@ -24,6 +24,7 @@
 //!   when the introduced findings reach zero.
 
 pub mod edits;
+pub mod improve;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -118,6 +119,7 @@ pub fn system_template(file: &RelPath) -> &'static str {
         Family::Python => "repair-python.md.j2",
         Family::TypeScript => "repair-typescript.md.j2",
         Family::Rust => "repair-rust.md.j2",
+        Family::Go => "repair-go.md.j2",
         Family::Other => "repair-system.md.j2",
     }
 }

@@ -4,7 +4,8 @@
 //! and whose code prefix starts the finding's code wins; anything unmatched is
 //! [`Category::Other`]. The table keeps the seed's rows in the seed's order, then the
 //! extensions (ruff ≥ 0.12 `invalid-syntax`, pyright's rule-less syntax diagnostics, cargo,
-//! mypy and the built-in syntax check).
+//! mypy, the built-in syntax check and Go, whose codes `validate::go::code_for` derives from
+//! the messages).
 //!
 //! [`classify_finding`] adds one rule in front of the table: an import that fails because a
 //! third-party package is not installed where the tool looks is [`Category::Environment`]
@@ -119,6 +120,23 @@ pub const TABLE: &[(&str, &str, Category)] = &[
     ("mypy", "return-value", Category::TypeMismatch),
     ("mypy", "assignment", Category::TypeMismatch),
     ("syntax", "", Category::Syntax),
+    // Security rules (see `validate::security` for their severities). After the ruff
+    // `SyntaxError` row, which also starts with `S`.
+    ("ruff", "S", Category::Security),
+    ("eslint", "security/", Category::Security),
+    // Go: codes derived from the messages by `validate::go::code_for` (see its table).
+    ("gofmt", "syntax", Category::Syntax),
+    ("go_build", "syntax", Category::Syntax),
+    ("go_build", "undefined", Category::UndefinedName),
+    ("go_build", "unused_import", Category::MissingImport),
+    ("go_build", "missing_package", Category::MissingImport),
+    ("go_build", "module_not_downloaded", Category::Environment),
+    ("go_build", "cannot_use", Category::TypeMismatch),
+    ("go_vet", "undefined", Category::UndefinedName),
+    ("go_vet", "unused_import", Category::MissingImport),
+    ("go_vet", "missing_package", Category::MissingImport),
+    ("go_vet", "module_not_downloaded", Category::Environment),
+    ("go_vet", "cannot_use", Category::TypeMismatch),
 ];
 
 /// The category of a finding with `code` from `tool` (see the module invariant).
@@ -216,6 +234,25 @@ mod tests {
             ("mypy", "assignment", TypeMismatch),
             ("syntax", "ERROR", Syntax),
             ("syntax", "MISSING", Syntax),
+            // Security.
+            ("ruff", "S602", Security),
+            ("ruff", "S307", Security),
+            ("eslint", "security/detect-child-process", Security),
+            // Go.
+            ("gofmt", "syntax", Syntax),
+            ("go_build", "syntax", Syntax),
+            ("go_build", "undefined", UndefinedName),
+            ("go_build", "unused_import", MissingImport),
+            ("go_build", "missing_package", MissingImport),
+            ("go_build", "module_not_downloaded", Environment),
+            ("go_build", "cannot_use", TypeMismatch),
+            ("go_vet", "undefined", UndefinedName),
+            ("go_vet", "unused_import", MissingImport),
+            ("go_vet", "missing_package", MissingImport),
+            ("go_vet", "module_not_downloaded", Environment),
+            ("go_vet", "cannot_use", TypeMismatch),
+            ("go_build", "compile", Other),
+            ("go_vet", "printf", Other),
             // Unmatched.
             ("ruff", "F841", Other),
             ("ruff", "", Other),

@@ -2,9 +2,9 @@
 //! files in a [shadow tree](shadow), concurrently, and what they report becomes
 //! [`ValidationReport`]s with a [category](crate::report::classify).
 //!
-//! Validators: [`ruff`], [`pyright`], [`mypy`] (optional) for Python; [`tsc`] for
-//! TypeScript/TSX; [`cargo`] for Rust; and the built-in tree-sitter [`syntax`] check for all of
-//! them, which always runs.
+//! Validators: [`ruff`] (with its security rules), [`pyright`], [`mypy`] (optional) for
+//! Python; [`tsc`] and [`eslint`] (security rules) for TypeScript/JavaScript; [`cargo`] for Rust; [`go`] (`gofmt -e`, `go vet`, `go build`) for Go; and
+//! the built-in tree-sitter [`syntax`] check for all of them, which always runs.
 //!
 //! Invariants:
 //! - validators run in the shadow tree, never in the working tree;
@@ -17,10 +17,13 @@
 
 pub mod baseline;
 pub mod cargo;
+pub mod eslint;
 pub mod exec;
+pub mod go;
 pub mod mypy;
 pub mod pyright;
 pub mod ruff;
+pub mod security;
 pub mod shadow;
 pub mod syntax;
 pub mod tools;
@@ -69,6 +72,14 @@ pub enum Tool {
     Tsc,
     /// cargo check (Rust).
     Cargo,
+    /// `gofmt -e` (Go parse errors).
+    Gofmt,
+    /// `go vet` (Go analyzers; warnings).
+    GoVet,
+    /// `go build` (Go compile errors).
+    GoBuild,
+    /// eslint with eslint-plugin-security (TypeScript/JavaScript security rules).
+    Eslint,
 }
 
 impl Tool {
@@ -81,6 +92,10 @@ impl Tool {
             Tool::Mypy => "mypy",
             Tool::Tsc => "tsc",
             Tool::Cargo => "cargo",
+            Tool::Gofmt => "gofmt",
+            Tool::GoVet => "go_vet",
+            Tool::GoBuild => "go_build",
+            Tool::Eslint => "eslint",
         }
     }
 }
@@ -94,6 +109,8 @@ pub enum Family {
     TypeScript,
     /// `.rs`.
     Rust,
+    /// `.go`.
+    Go,
     /// Anything else.
     Other,
 }
@@ -104,6 +121,7 @@ pub fn family(path: &RelPath) -> Family {
         Some("py" | "pyi") => Family::Python,
         Some("ts" | "tsx" | "mts" | "cts" | "js" | "jsx" | "mjs" | "cjs") => Family::TypeScript,
         Some("rs") => Family::Rust,
+        Some("go") => Family::Go,
         _ => Family::Other,
     }
 }
@@ -113,8 +131,9 @@ fn tools_for(fam: Family, mypy: bool) -> Vec<Tool> {
     match fam {
         Family::Python if mypy => vec![Tool::Ruff, Tool::Pyright, Tool::Mypy],
         Family::Python => vec![Tool::Ruff, Tool::Pyright],
-        Family::TypeScript => vec![Tool::Tsc],
+        Family::TypeScript => vec![Tool::Tsc, Tool::Eslint],
         Family::Rust => vec![Tool::Cargo],
+        Family::Go => vec![Tool::Gofmt, Tool::GoVet, Tool::GoBuild],
         Family::Other => vec![],
     }
 }
@@ -198,6 +217,7 @@ pub struct Validators {
     targets: Vec<RelPath>,
     timeout: Duration,
     cargo_target: PathBuf,
+    go_cache: PathBuf,
     sandbox: Sandbox,
     baseline: Option<std::sync::Arc<baseline::Baseline>>,
 }
@@ -207,6 +227,10 @@ fn precondition(tool: Tool, repo: &Path, targets: &[RelPath], sandbox: &Sandbox)
     match tool {
         Tool::Tsc if !repo.join("tsconfig.json").is_file() => Err("no tsconfig.json at the repo root".into()),
         Tool::Cargo if !repo.join("Cargo.toml").is_file() => Err("no Cargo.toml at the repo root".into()),
+        Tool::GoVet | Tool::GoBuild if !repo.join("go.mod").is_file() => Err("no go.mod at the repo root".into()),
+        Tool::Eslint if !eslint::installed(repo) => {
+            Err("eslint-plugin-security or @typescript-eslint/parser is not in node_modules".into())
+        }
         Tool::Cargo if !sandbox.may_execute_code() => Err(format!(
             "cargo check runs build scripts and proc-macros, and the sandbox is unavailable ({}); set `[sandbox] allow_unsandboxed = true` in your user config to run it unsandboxed",
             sandbox.unavailable_reason().unwrap_or("")
@@ -255,7 +279,11 @@ impl Validators {
                 skipped.push(skip(tool.name(), why));
                 continue;
             }
-            let bin = if tool == Tool::Cargo { "cargo" } else { tool.name() };
+            let bin = match tool {
+                Tool::Cargo => "cargo",
+                Tool::GoVet | Tool::GoBuild => "go",
+                other => other.name(),
+            };
             match exec::find_tool(repo, bin) {
                 Some(p) => tools.push((tool, p)),
                 None => skipped.push(skip(
@@ -276,6 +304,7 @@ impl Validators {
             targets: targets.to_vec(),
             timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
             cargo_target: cargo::target_cache(repo),
+            go_cache: go::build_cache(repo),
             sandbox,
             baseline: None,
         }
@@ -450,6 +479,27 @@ impl Validators {
                 job = cargo::job(job.executes_code(true), &self.cargo_target);
                 cargo::args()
             }
+            (Tool::Gofmt, _) => {
+                job = go::job(job, &self.go_cache);
+                go::gofmt_args(&names)
+            }
+            (Tool::GoVet, _) => {
+                job = go::job(job, &self.go_cache);
+                go::vet_args(&files)
+            }
+            (Tool::Eslint, _) => {
+                let config = RelPath::new(eslint::CONFIG_PATH).map_err(|e| e.to_string());
+                if let Err(e) =
+                    config.and_then(|c| shadow.overlay(&c, eslint::CONFIG.as_bytes()).map_err(|e| e.to_string()))
+                {
+                    return (run_record(tool, t, Some(format!("cannot write the eslint config: {e}"))), vec![]);
+                }
+                eslint::args(&names)
+            }
+            (Tool::GoBuild, _) => {
+                job = go::job(job, &self.go_cache);
+                go::build_args(&files)
+            }
             (Tool::Syntax, _) => return (run_record(tool, t, Some("not an external tool".into())), vec![]),
         };
         let mut job = job.args(args);
@@ -472,6 +522,18 @@ impl Validators {
             Tool::Pyright => pyright::parse(&out.stdout).map_err(|_| failed("printed no JSON report")),
             Tool::Mypy => Ok(mypy::parse(&out.stdout)),
             Tool::Cargo => Ok(cargo::parse(&out.stdout)),
+            // gofmt exits 2 on parse errors; anything on stderr that is not a position line
+            // (a missing file, a crash) is a failure.
+            Tool::Gofmt => {
+                let f = go::parse_text(&out.stderr, Some("syntax"));
+                if f.is_empty() && out.code != Some(0) { Err(failed("failed")) } else { Ok(f) }
+            }
+            Tool::GoBuild => {
+                let f = go::parse_text(&out.stderr, None);
+                if f.is_empty() && out.code != Some(0) { Err(failed("failed")) } else { Ok(f) }
+            }
+            Tool::GoVet => Ok(go::parse_vet(&out.stderr)),
+            Tool::Eslint => eslint::parse(&out.stdout).map_err(|_| failed("printed no JSON report")),
             Tool::Tsc => {
                 let (f, global) = tsc::parse(&out.stdout);
                 match out.code {
@@ -518,6 +580,7 @@ impl Validators {
                     Some(o) => &rel == o,
                     None => self.targets.contains(&rel),
                 };
+                let severity = security::severity_of(tool, &f.code);
                 keep.then(|| ValidationReport {
                     step: step.to_owned(),
                     file: rel.to_string(),
@@ -527,7 +590,7 @@ impl Validators {
                     code: f.code,
                     message: f.message,
                     tool: tool.to_owned(),
-                    severity: crate::report::Severity::Error,
+                    severity,
                     preexisting: false,
                 })
             })

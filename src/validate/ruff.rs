@@ -1,5 +1,8 @@
-//! ruff: `ruff check --select F,E9 --output-format json --no-cache FILES…`, or for an
-//! in-memory candidate `… --stdin-filename REL -` with the content on stdin.
+//! ruff: `ruff check --select F,E9,S --ignore S101 --output-format json --no-cache FILES…`,
+//! or for an in-memory candidate `… --stdin-filename REL -` with the content on stdin. `S` is
+//! the flake8-bandit set ([security findings](super::security)); left out are `S101` (assert:
+//! pytest tests are asserts) and `S603`/`S607` (bandit's low-severity "a subprocess call:
+//! check the input" advisories, raised by every subprocess call with arguments, safe or not).
 //!
 //! Output (ruff's JSON format): an array of `{code, filename, location: {row, column},
 //! message, …}`, rows and columns 1-based, `filename` absolute. Syntax errors come in three
@@ -13,10 +16,11 @@ use crate::validate::Finding;
 
 /// Arguments for checking `files` (paths relative to the working directory).
 pub fn args(files: &[String]) -> Vec<String> {
-    let mut a: Vec<String> = ["check", "--select", "F,E9", "--output-format", "json", "--no-cache"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let mut a: Vec<String> =
+        ["check", "--select", "F,E9,S", "--ignore", "S101,S603,S607", "--output-format", "json", "--no-cache"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
     a.extend(files.iter().cloned());
     a
 }
@@ -89,6 +93,6 @@ mod tests {
         );
         assert!(parse("[]").unwrap().is_empty());
         assert!(parse("error: boom").is_err());
-        assert_eq!(stdin_args("pkg/a.py")[6..], ["--stdin-filename", "pkg/a.py", "-"]);
+        assert_eq!(stdin_args("pkg/a.py")[8..], ["--stdin-filename", "pkg/a.py", "-"]);
     }
 }

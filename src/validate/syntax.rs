@@ -1,5 +1,5 @@
 //! The built-in syntax check: parses a file with its tree-sitter grammar (Python, TypeScript,
-//! TSX, JavaScript/JSX, Rust) and reports every `ERROR` node (code `ERROR`) and `MISSING`
+//! TSX, JavaScript/JSX, Rust, Go) and reports every `ERROR` node (code `ERROR`) and `MISSING`
 //! node (code `MISSING`) as a finding of tool `syntax`. It needs no external tool, so
 //! validation means something on a bare machine.
 //!
@@ -23,6 +23,7 @@ pub fn language_for(path: &RelPath) -> Option<Language> {
         "tsx" => tree_sitter_typescript::LANGUAGE_TSX,
         "js" | "mjs" | "cjs" | "jsx" => tree_sitter_javascript::LANGUAGE,
         "rs" => tree_sitter_rust::LANGUAGE,
+        "go" => tree_sitter_go::LANGUAGE,
         _ => return None,
     };
     Some(f.into())
@@ -96,6 +97,7 @@ mod tests {
             ("a.tsx", "export const A = () => <p>{1}</p>;\n", "export const A = () => <p>{1</p>;\n"),
             ("a.js", "export const x = [1, 2];\n", "export const x = [1, 2;\n"),
             ("a.rs", "fn main() { let x = 1; }\n", "fn main() { let x = ; }\n"),
+            ("a.go", "package a\n\nfunc F() int { return 1 }\n", "package a; func F( int { return 1 }\n"),
         ] {
             assert_eq!(check(&rp(path), good).unwrap(), vec![], "{path} clean");
             let f = check(&rp(path), bad).unwrap();

@@ -23,6 +23,11 @@ pub fn require_tools() {
         ".venv/bin/mypy",
         "node_modules/.bin/tsc",
         "node_modules/@types/react/index.d.ts",
+        ".venv/bin/pytest",
+        "node_modules/.bin/prettier",
+        "node_modules/.bin/eslint",
+        "node_modules/eslint-plugin-security/package.json",
+        "node_modules/@typescript-eslint/parser/package.json",
     ] {
         assert!(
             r.join(p).exists(),

@@ -240,11 +240,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn highlights_python_tsx_and_toml_with_colors() {
+    fn highlights_python_tsx_go_and_toml_with_colors() {
         let h = Highlighter::new("Monokai Extended", ColorDepth::TrueColor);
-        for (path, line) in
-            [("a.py", "def f(x): return 1"), ("c.tsx", "const x: number = <div/>;"), ("Cargo.toml", "name = \"x\"")]
-        {
+        for (path, line) in [
+            ("a.py", "def f(x): return 1"),
+            ("c.tsx", "const x: number = <div/>;"),
+            ("pkg/a.go", "func F(x int) string { return \"x\" }"),
+            ("Cargo.toml", "name = \"x\""),
+        ] {
             let spans = h.highlight(path, &[line]);
             let colors: HashSet<_> = spans[0].iter().filter_map(|(s, _)| s.fg).collect();
             assert!(colors.len() >= 2, "{path}: {spans:?}");
