@@ -53,8 +53,9 @@ pub struct PlannedFile {
     pub depends_on: Vec<RelPath>,
 }
 
-/// A checked plan (see the module invariant). Built by [`crate::plan::load`] (or
-/// `Plan::new` (in [`crate::plan`])); its `waves` are computed once there, so callers never layer again.
+/// A checked plan (see [`crate::plan`]'s invariant); the default is the empty plan. Built by
+/// [`crate::plan::load`] (or `Plan::new` in [`crate::plan`]), which layers its `waves` once, so
+/// callers never layer again.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// The first `# ` heading of plan.md, or the task directory's name.

@@ -51,7 +51,10 @@ pub fn not_current(task: &TaskDir, plan: &Plan, st: &TaskState, id: &str) -> Opt
              targets were never generated)"
         ));
     }
-    let files = SafeDir::new(task.files_dir());
+    let files: SafeDir = match task.safe_dir("code/files") {
+        Ok(f) => f,
+        Err(e) => return Some(e.to_string()),
+    };
     if let Some(missing) = manifest
         .files
         .iter()

@@ -103,7 +103,9 @@ impl Run {
             Fail::failed(format!("cannot validate the base version: {e}"), "check disk space, then /redo codegen")
         })?;
         let validators = validators.with_baseline(base);
-        let (repo, files_dir) = (self.env.repo.clone(), self.env.task.files_dir());
+        let files_dir =
+            self.env.task.checked("code/files").map_err(|e| Fail::failed(e.to_string(), "check the task dir"))?;
+        let repo = self.env.repo.clone();
         let shadow = blocking(move || ShadowTree::build(&repo, &files_dir, &manifest)).await?.map_err(|e| {
             Fail::failed(format!("cannot build the shadow tree: {e}"), "check disk space, then /redo codegen")
         })?;
@@ -171,7 +173,8 @@ impl Run {
         path: &RelPath,
         findings: Vec<ValidationReport>,
     ) -> Result<Repaired, Fail> {
-        let files = SafeDir::new(self.env.task.files_dir());
+        let files: SafeDir =
+            self.env.task.safe_dir("code/files").map_err(|e| Fail::failed(e.to_string(), "check the task dir"))?;
         let original = match files.read(path) {
             Ok(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
             Ok(None) => return Ok(Repaired::Skipped),
