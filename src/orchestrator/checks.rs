@@ -147,6 +147,7 @@ pub(crate) async fn validate_and_repair(
     let settings = RepairSettings {
         max_attempts: rcfg.max_attempts.max(1),
         max_changed_fraction: rcfg.max_changed_fraction,
+        min_changed_lines: rcfg.min_changed_lines,
         max_tokens: env.settings.generate.max_tokens,
         temperature: env.settings.generate.temperature,
     };

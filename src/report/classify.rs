@@ -100,6 +100,7 @@ pub const TABLE: &[(&str, &str, Category)] = &[
     ("mypy", "return-value", Category::TypeMismatch),
     ("mypy", "assignment", Category::TypeMismatch),
     ("syntax", "", Category::Syntax),
+    ("examples", "", Category::TestFailure),
 ];
 
 /// The category of a finding with `code` from `tool` (see the module invariant).
@@ -138,6 +139,7 @@ mod tests {
             ("tsc", "TS2307", MissingImport),
             ("tsc", "TS2322", TypeMismatch),
             ("tsc", "TS2345", TypeMismatch),
+            ("examples", "example", TestFailure),
             // Seed: ast.
             ("ast", "SyntaxError", Syntax),
             // Extensions.
