@@ -154,6 +154,8 @@ pub struct Config {
     pub validate: ValidateConfig,
     /// Repair.
     pub repair: RepairConfig,
+    /// Candidates and autofix at generation (`[generate]`).
+    pub generate: crate::codegen::quality::GenerateConfig,
 }
 
 impl Default for Config {
@@ -176,6 +178,7 @@ impl Default for Config {
             retry: RetryConfig::default(),
             validate: ValidateConfig::default(),
             repair: RepairConfig::default(),
+            generate: crate::codegen::quality::GenerateConfig::default(),
         }
     }
 }

@@ -12,4 +12,5 @@ pub mod lang;
 pub mod materialize;
 pub mod patch;
 pub mod prompt;
+pub mod quality;
 pub mod reply;

@@ -463,3 +463,52 @@ pub async fn autofix(
     }
     Ok(fixes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn py(name: &str) -> RelPath {
+        RelPath::new(&format!("pkg/{name}.py")).unwrap()
+    }
+
+    fn fast() -> FastCheck {
+        let f = FastCheck::discover(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
+        assert!(f.has_ruff(), "ruff from the repo's .venv (see the Development section of the README)");
+        f
+    }
+
+    /// SmolLM2-135M's reply to "A function `mean(values: list[float]) -> float` …": a complete
+    /// function, then "example usage" junk that does not parse.
+    const MEAN: &str = include_str!("../../tests/fixtures/smollm2/mean_trailing_junk.py");
+
+    #[test]
+    fn trailing_junk_after_the_last_complete_definition_is_dropped() {
+        let file = py("stats");
+        let named = pysrc::named_symbols("A function `mean(values: list[float]) -> float` returning the mean.");
+        let after = salvage_trailing_junk(&file, MEAN, &named).unwrap();
+        assert!(after.ends_with("    return sum(values) / len(values) * (1.0 + 1e-5) ** 2\n"), "{after}");
+        assert!(!after.contains("Example usage"));
+        assert_eq!(syntax::check(&file, &after).unwrap(), vec![]);
+        // Never when it would drop a definition the plan names.
+        let named = pysrc::named_symbols("`mean(values)` and `describe(values)`");
+        let with_named_junk = format!("{MEAN}\ndef describe(values):\n    return (mean(values)\n");
+        assert_eq!(salvage_trailing_junk(&file, &with_named_junk, &named), None);
+        // Nor when a complete definition follows the error (the junk is not trailing).
+        let middle = MEAN.replace("# Example usage:\nprint(mean())", "def other():\n    return 1");
+        assert_eq!(salvage_trailing_junk(&file, &middle, &[]), None);
+    }
+
+    #[tokio::test]
+    async fn the_whole_chain_makes_the_real_reply_clean() {
+        let file = py("stats");
+        let named = pysrc::named_symbols("A function `mean(values: list[float]) -> float`.");
+        let fixes = autofix(&fast(), &file, MEAN, &named).await.unwrap();
+        let names: Vec<_> = fixes.iter().map(|f| f.name).collect();
+        assert_eq!(names, vec![TRAILING_JUNK, RUFF_FIX]);
+        let last = &fixes.last().unwrap().content;
+        // ruff's safe fixes removed the two unused imports the junk used to need.
+        assert!(last.starts_with("\ndef mean(") || last.starts_with("def mean("), "{last}");
+        assert!(fast().ruff_findings(&file, last).await.unwrap().is_empty());
+    }
+}
