@@ -156,6 +156,8 @@ pub struct Config {
     pub repair: RepairConfig,
     /// Candidates and autofix at generation (`[generate]`).
     pub generate: crate::codegen::quality::GenerateConfig,
+    /// The sandbox for validators and tests (user config only: a repo's `[sandbox]` is ignored).
+    pub sandbox: crate::sandbox::SandboxConfig,
 }
 
 impl Default for Config {
@@ -179,6 +181,7 @@ impl Default for Config {
             validate: ValidateConfig::default(),
             repair: RepairConfig::default(),
             generate: crate::codegen::quality::GenerateConfig::default(),
+            sandbox: crate::sandbox::SandboxConfig::default(),
         }
     }
 }
@@ -324,8 +327,12 @@ pub fn load(user: Option<&Path>, repo_file: Option<&Path>) -> Result<(Config, So
         sources.user = Some(p.to_path_buf());
     }
     if let Some(p) = repo_file
-        && let Some(t) = read_table(p)?
+        && let Some(mut t) = read_table(p)?
     {
+        // A cloned repo cannot weaken its own sandbox.
+        if crate::sandbox::strip_repo_layer(&mut t) {
+            tracing::warn!("{}: [sandbox] is read from the user's config only; ignored here", p.display());
+        }
         merge(&mut table, t);
         sources.repo = Some(p.to_path_buf());
     }
@@ -417,6 +424,17 @@ mod tests {
             c.limits_for("big-gguf"),
             Limits { max_tokens: 8000, context_budget_tokens: LOCAL_CONTEXT_BUDGET_TOKENS }
         );
+    }
+
+    #[test]
+    fn a_repo_cannot_weaken_the_sandbox() {
+        let t = tempfile::tempdir().unwrap();
+        let (user, repo) = (t.path().join("user.toml"), t.path().join(".ai-tools.toml"));
+        std::fs::write(&user, "[sandbox]\nmemory_mb = 1024\n").unwrap();
+        std::fs::write(&repo, "[sandbox]\nenabled = false\nallow_unsandboxed = true\n").unwrap();
+        let (c, _) = load(Some(&user), Some(&repo)).unwrap();
+        assert!(c.sandbox.enabled && !c.sandbox.allow_unsandboxed);
+        assert_eq!(c.sandbox.memory_mb, 1024);
     }
 
     #[test]

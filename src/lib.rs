@@ -13,6 +13,7 @@
 //! - [`context`] — repo summary, per-file context packages, the token budget
 //! - [`broker`] — the provider trait, Anthropic / OpenAI / Ollama / local providers, roles, retries
 //! - [`codegen`] — prompts, reply parsing, SEARCH/REPLACE edits, materialize, diff
+//! - [`sandbox`] — the scratch area and bubblewrap: where every process that reads or runs generated code runs
 //! - [`validate`] — the shadow tree, the validators (ruff, pyright, tsc, cargo, mypy, syntax), finding categories
 //! - [`repair`] — the bounded per-file repair loop
 //! - [`report`] — findings, categories and repair attempts: the vocabulary validate, repair and runlog share
@@ -34,6 +35,7 @@ pub mod repair;
 pub mod report;
 pub mod review;
 pub mod runlog;
+pub mod sandbox;
 pub mod task;
 pub mod ui;
 pub mod validate;

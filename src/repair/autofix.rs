@@ -396,7 +396,7 @@ impl Step {
     /// [`FastCheckError`] when ruff fails ([`Step::RuffFix`] only).
     pub async fn apply(
         self,
-        fast: &FastCheck,
+        fast: &FastCheck<'_>,
         file: &RelPath,
         content: &str,
         named: &[NamedSymbol],
@@ -442,7 +442,7 @@ pub fn undefined_names<'a>(findings: impl IntoIterator<Item = (&'a str, &'a str)
 /// # Errors
 /// [`FastCheckError`] when ruff fails.
 pub async fn autofix(
-    fast: &FastCheck,
+    fast: &FastCheck<'_>,
     file: &RelPath,
     content: &str,
     named: &[NamedSymbol],
@@ -465,17 +465,26 @@ pub async fn autofix(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn py(name: &str) -> RelPath {
         RelPath::new(&format!("pkg/{name}.py")).unwrap()
     }
 
-    fn fast() -> FastCheck {
-        let f = FastCheck::discover(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
-        assert!(f.has_ruff(), "ruff from the repo's .venv (see the Development section of the README)");
-        f
+    /// A scratch copy of an empty repo and ruff from this repo's `.venv`.
+    pub(crate) fn scratch() -> (tempfile::TempDir, crate::sandbox::Scratch) {
+        let repo = tempfile::tempdir().unwrap();
+        let scratch = crate::sandbox::Scratch::mirror_of(repo.path()).unwrap();
+        (repo, scratch)
+    }
+
+    pub(crate) fn fast(scratch: &crate::sandbox::Scratch) -> FastCheck<'_> {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ruff = crate::validate::exec::find_tool(here, "ruff").map(|p| std::path::absolute(p).unwrap());
+        assert!(ruff.is_some(), "ruff from the repo's .venv (see the Development section of the README)");
+        let sandbox = crate::sandbox::Sandbox::detect(&crate::sandbox::SandboxConfig::default());
+        FastCheck::new(ruff, sandbox, scratch, crate::repair::fastcheck::RUFF_TIMEOUT)
     }
 
     /// SmolLM2-135M's reply to "A function `mean(values: list[float]) -> float` …": a complete
@@ -503,12 +512,14 @@ mod tests {
     async fn the_whole_chain_makes_the_real_reply_clean() {
         let file = py("stats");
         let named = pysrc::named_symbols("A function `mean(values: list[float]) -> float`.");
-        let fixes = autofix(&fast(), &file, MEAN, &named).await.unwrap();
+        let (_repo, scratch) = scratch();
+        let fast = fast(&scratch);
+        let fixes = autofix(&fast, &file, MEAN, &named).await.unwrap();
         let names: Vec<_> = fixes.iter().map(|f| f.name).collect();
         assert_eq!(names, vec![TRAILING_JUNK, RUFF_FIX]);
         let last = &fixes.last().unwrap().content;
         // ruff's safe fixes removed the two unused imports the junk used to need.
         assert!(last.starts_with("\ndef mean(") || last.starts_with("def mean("), "{last}");
-        assert!(fast().ruff_findings(&file, last).await.unwrap().is_empty());
+        assert!(fast.ruff_findings(&file, last).await.unwrap().is_empty());
     }
 }

@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::repair::examples::{Example, ExampleRunner, ExamplesOutcome};
 use crate::repair::fastcheck::FastCheck;
 use crate::repair::pysrc::{self, NamedSymbol};
+use crate::sandbox::Scratch;
 use crate::task::relpath::RelPath;
 use crate::validate::{Family, family};
 
@@ -84,7 +85,9 @@ impl Selection {
 /// What selection checks against.
 pub struct SelectCtx<'a> {
     /// Syntax check and ruff.
-    pub fast: &'a FastCheck,
+    pub fast: &'a FastCheck<'a>,
+    /// Where the examples run (the shadow tree).
+    pub scratch: &'a Scratch,
     /// Symbols the plan names for the file.
     pub named: &'a [NamedSymbol],
     /// The plan's examples for the file.
@@ -117,7 +120,7 @@ pub async fn check(ctx: &SelectCtx<'_>, file: &RelPath, content: &str, number: u
     if let Some(runner) = ctx.runner
         && !ctx.examples.is_empty()
     {
-        match runner.run(file, content, ctx.examples).await {
+        match runner.run(ctx.scratch, file, content, ctx.examples).await {
             Ok(o) => {
                 c.examples_passed = o.passed();
                 c.examples_failed = o.failed();
@@ -154,11 +157,12 @@ mod tests {
         let plan = "def add(a: int, b: int) -> int:\n    \"\"\"Sum.\n    >>> add(2, 3)\n    5\n    \"\"\"\n";
         let named = pysrc::named_symbols(plan);
         let ex = examples::extract(plan);
-        let fast = FastCheck::discover(Path::new(env!("CARGO_MANIFEST_DIR")));
-        assert!(fast.has_ruff(), "ruff from the repo's .venv");
+        let (_repo, scratch) = crate::repair::autofix::tests::scratch();
+        let fast = crate::repair::autofix::tests::fast(&scratch);
         let python = crate::validate::exec::find_tool(Path::new("."), "python3").unwrap();
-        let runner = ExampleRunner::new(python, Duration::from_secs(2), Duration::from_secs(20));
-        let ctx = SelectCtx { fast: &fast, named: &named, examples: &ex, runner: Some(&runner) };
+        let sandbox = crate::sandbox::Sandbox::detect(&crate::sandbox::SandboxConfig::default());
+        let runner = ExampleRunner::new(python, sandbox, Duration::from_secs(2), Duration::from_secs(20));
+        let ctx = SelectCtx { fast: &fast, scratch: &scratch, named: &named, examples: &ex, runner: Some(&runner) };
         let candidates = [
             "def add(a, b:\n    return a + b\n".to_owned(),  // syntax error
             "def add(x, y):\n    return x + y\n".to_owned(), // wrong parameter names

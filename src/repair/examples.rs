@@ -6,27 +6,26 @@
 //! - equalities: a line `f(x) == y` (optionally bulleted or prefixed by `assert`), or a code
 //!   span `` `f(x) == y` `` anywhere in a line.
 //!
-//! [`ExampleRunner::run`] writes the candidate into a fresh temporary directory as its module
-//! and runs the examples there with Python's own `doctest` machinery (`NORMALIZE_WHITESPACE`)
-//! or `==`, each under a time limit, in a child process with a scrubbed environment (only
-//! `PATH`, `HOME` = the temporary directory, `LANG`; no API keys), stdin closed, killed when
-//! the whole run exceeds its timeout.
+//! [`ExampleRunner::run`] writes the candidate as its module into a fresh directory under the
+//! scratch area's TMPDIR and runs the examples with Python's own `doctest` machinery
+//! (`NORMALIZE_WHITESPACE`, `ELLIPSIS`) or `==`, each under a time limit, as a job of the run's
+//! [`Sandbox`] that executes code (bubblewrap: no network, read-only system, the sandbox's env
+//! allowlist; without bubblewrap it is refused unless `[sandbox] allow_unsandboxed = true`).
 //!
-//! Invariants: running an example runs generated code, so it never happens in the working
-//! tree or the task dir; an example whose own text does not compile is `invalid` and never
-//! counts against a candidate.
+//! Invariants: running an example runs generated code, so it only ever happens in the
+//! sandbox, in a scratch copy — never in the working tree or the task dir; an example whose own
+//! text does not compile is `invalid` and never counts against a candidate.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use tokio::process::Command;
 
 use crate::report::classify::classify_error;
 use crate::report::{Severity, ValidationReport};
+use crate::sandbox::{Job, Sandbox, SandboxError, Scratch};
 use crate::task::relpath::RelPath;
 
 /// The tool name example findings carry.
@@ -254,60 +253,51 @@ pub enum ExamplesError {
     /// The temporary directory or its files could not be written.
     #[error("cannot prepare the examples run: {0}")]
     Io(#[from] std::io::Error),
-    /// Python did not start.
-    #[error("cannot run {program}: {source}")]
-    Spawn {
-        /// The interpreter.
-        program: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The sandbox refused the run (no bubblewrap) or Python did not start.
+    #[error(transparent)]
+    Sandbox(SandboxError),
 }
 
 /// The Python harness: loads the candidate as its module (its stdout swallowed) and runs each
 /// example under `SIGALRM`, writing the results as JSON to the path in `argv[2]`.
 const HARNESS: &str = include_str!("examples_harness.py");
 
-/// Runs examples against candidates.
+/// Runs examples against candidates, in the run's sandbox.
 #[derive(Debug, Clone)]
 pub struct ExampleRunner {
     python: PathBuf,
+    sandbox: Sandbox,
     per_example: Duration,
     timeout: Duration,
-    import_root: Option<PathBuf>,
 }
 
 impl ExampleRunner {
-    /// `python` runs the harness (made absolute: the run's working directory is a temporary
-    /// one); each example gets `per_example`, the whole run `timeout`.
-    pub fn new(python: PathBuf, per_example: Duration, timeout: Duration) -> Self {
+    /// `python` runs the harness (made absolute) through `sandbox`; each example gets
+    /// `per_example`, the whole run `timeout`.
+    pub fn new(python: PathBuf, sandbox: Sandbox, per_example: Duration, timeout: Duration) -> Self {
         let python = std::path::absolute(&python).unwrap_or(python);
-        Self { python, per_example, timeout, import_root: None }
-    }
-
-    /// Puts `root` (the shadow tree: the repo with the generated files) first on the
-    /// candidate's import path, so it can import the project's other modules. Nothing is
-    /// written there.
-    pub fn with_import_root(mut self, root: &Path) -> Self {
-        self.import_root = Some(root.to_path_buf());
-        self
+        Self { python, sandbox, per_example, timeout }
     }
 
     /// The interpreter the validators would use for `repo` (its `.venv`, else `python3`),
     /// 5 s per example, 30 s per run; `None` without Python.
-    pub fn discover(repo: &Path) -> Option<Self> {
-        crate::validate::exec::python_for(repo).map(|p| Self::new(p, Duration::from_secs(5), Duration::from_secs(30)))
+    pub fn discover(repo: &Path, sandbox: Sandbox) -> Option<Self> {
+        crate::validate::exec::python_for(repo)
+            .map(|p| Self::new(p, sandbox, Duration::from_secs(5), Duration::from_secs(30)))
     }
 
-    /// Runs `examples` against `content` as the Python file `file` (see the module docs).
-    /// A candidate that cannot be imported, or a run that times out, fails every example that
-    /// has no result.
+    /// Runs `examples` against `content` as the Python file `file` (see the module docs), in
+    /// `scratch` (the shadow tree: the candidate may import the project's other modules). The
+    /// candidate, the harness and the results live in a fresh directory under the scratch
+    /// area's TMPDIR. A candidate that cannot be imported, or a run that times out, fails every
+    /// example that has no result.
     ///
     /// # Errors
-    /// [`ExamplesError`] when the run cannot be set up or Python does not start.
+    /// [`ExamplesError`] when the run cannot be set up, or the sandbox refuses or fails it
+    /// (no bubblewrap and `[sandbox] allow_unsandboxed` off: the examples are not run).
     pub async fn run(
         &self,
+        scratch: &Scratch,
         file: &RelPath,
         content: &str,
         examples: &[Example],
@@ -315,45 +305,42 @@ impl ExampleRunner {
         if examples.is_empty() {
             return Ok(ExamplesOutcome::default());
         }
-        let dir = tempfile::Builder::new().prefix("ai-tools-examples-").tempdir()?;
+        std::fs::create_dir_all(scratch.tmp())?;
+        let dir = tempfile::Builder::new().prefix("examples-").tempdir_in(scratch.tmp())?;
         let stem = file.as_str().rsplit('/').next().unwrap_or("candidate").trim_end_matches(".py");
         let module = if stem.chars().all(|c| c.is_alphanumeric() || c == '_') && !stem.is_empty() {
             stem.to_owned()
         } else {
             "candidate".to_owned()
         };
-        let work = dir.path().join("work");
-        std::fs::create_dir(&work)?;
-        let path = work.join(format!("{module}.py"));
+        let path = dir.path().join(format!("{module}.py"));
         std::fs::write(&path, content)?;
         std::fs::write(dir.path().join("harness.py"), HARNESS)?;
         let spec = serde_json::json!({
             "module": module,
             "path": path,
             "per_example_secs": self.per_example.as_secs().max(1),
-            "sys_path": self.import_root.iter().collect::<Vec<_>>(),
+            "sys_path": [scratch.root()],
             "examples": examples,
         });
         std::fs::write(dir.path().join("spec.json"), spec.to_string())?;
         let out_path = dir.path().join("results.json");
-        let mut cmd = Command::new(&self.python);
-        cmd.arg("-I")
-            .arg(dir.path().join("harness.py"))
-            .arg(dir.path().join("spec.json"))
-            .arg(&out_path)
-            .current_dir(&work)
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", dir.path())
-            .env("LANG", "C.UTF-8")
+        let arg = |p: PathBuf| p.display().to_string();
+        let job = Job::new(&self.python, scratch)
+            .args([
+                "-I".to_owned(),
+                arg(dir.path().join("harness.py")),
+                arg(dir.path().join("spec.json")),
+                arg(out_path.clone()),
+            ])
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        let program = self.python.display().to_string();
-        let mut child = cmd.spawn().map_err(|source| ExamplesError::Spawn { program, source })?;
-        let timed_out = tokio::time::timeout(self.timeout, child.wait()).await.is_err();
+            .timeout(self.timeout)
+            .executes_code(true);
+        let timed_out = match self.sandbox.run(job).await {
+            Ok(_) => false,
+            Err(SandboxError::Timeout { .. }) => true,
+            Err(e) => return Err(ExamplesError::Sandbox(e)),
+        };
         let mut results: Vec<ExampleResult> = std::fs::read_to_string(&out_path)
             .ok()
             .and_then(|s| serde_json::from_str::<Vec<(Status, String)>>(&s).ok())
@@ -414,18 +401,21 @@ mod tests {
 
     fn runner() -> ExampleRunner {
         let python = crate::validate::exec::find_tool(Path::new("."), "python3").expect("python3 on PATH");
-        ExampleRunner::new(python, Duration::from_secs(2), Duration::from_secs(20))
+        let sandbox = Sandbox::detect(&crate::sandbox::SandboxConfig::default());
+        assert!(sandbox.is_isolated(), "bubblewrap is needed to run examples");
+        ExampleRunner::new(python, sandbox, Duration::from_secs(2), Duration::from_secs(20))
     }
 
     #[tokio::test]
     async fn runs_examples_against_candidates() {
+        let (_repo, scratch) = crate::repair::autofix::tests::scratch();
         let file = RelPath::new("pkg/has_close_elements.py").unwrap();
         let examples = extract(PROMPT);
         let right = "print('noise while importing')\n\ndef has_close_elements(numbers, threshold):\n    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n";
-        let o = runner().run(&file, right, &examples).await.unwrap();
+        let o = runner().run(&scratch, &file, right, &examples).await.unwrap();
         assert_eq!((o.passed(), o.failed()), (2, 0), "{o:?}");
         let wrong = "def has_close_elements(numbers, threshold):\n    return False\n";
-        let o = runner().run(&file, wrong, &examples).await.unwrap();
+        let o = runner().run(&scratch, &file, wrong, &examples).await.unwrap();
         assert_eq!((o.passed(), o.failed()), (1, 1), "{o:?}");
         assert_eq!(o.results[1].detail, "expected True, got False");
         let reports = o.reports(&file, "repair");
@@ -434,27 +424,28 @@ mod tests {
         assert!(reports[0].message.contains("has_close_elements([1.0, 2.8"), "{}", reports[0].message);
         // A candidate that does not import fails every example; one that loops is stopped.
         let broken = "def has_close_elements(numbers, threshold):\n    return numbers[\n";
-        let o = runner().run(&file, broken, &examples).await.unwrap();
+        let o = runner().run(&scratch, &file, broken, &examples).await.unwrap();
         assert_eq!(o.failed(), 2);
         assert!(o.results[0].detail.contains("SyntaxError"), "{o:?}");
         let slow = "def has_close_elements(numbers, threshold):\n    while True:\n        pass\n";
-        let o = runner().run(&file, slow, &examples).await.unwrap();
+        let o = runner().run(&scratch, &file, slow, &examples).await.unwrap();
         assert_eq!(o.failed(), 2);
         assert!(o.results[0].detail.contains("did not finish within 2 s"), "{o:?}");
         // An example that is not valid Python is never held against the candidate.
         let bad = [Example::Equality { left: "has_close_elements([1.0], 0.5".into(), right: "False".into() }];
-        let o = runner().run(&file, right, &bad).await.unwrap();
+        let o = runner().run(&scratch, &file, right, &bad).await.unwrap();
         assert_eq!(o.results[0].status, Status::Invalid, "{o:?}");
     }
 
     #[tokio::test]
     async fn the_environment_is_scrubbed() {
+        let (_repo, scratch) = crate::repair::autofix::tests::scratch();
         let file = RelPath::new("probe.py").unwrap();
         // SAFETY: tests in this module do not read this variable concurrently.
         unsafe { std::env::set_var("AI_TOOLS_TEST_SECRET_KEY", "sk-should-not-leak") };
         let code = "import os\nSEEN = os.environ.get('AI_TOOLS_TEST_SECRET_KEY', 'absent')\n";
         let ex = [Example::Equality { left: "str(SEEN)".into(), right: "'absent'".into() }];
-        let o = runner().run(&file, code, &ex).await.unwrap();
+        let o = runner().run(&scratch, &file, code, &ex).await.unwrap();
         assert_eq!(o.results[0].status, Status::Pass, "{o:?}");
     }
 }

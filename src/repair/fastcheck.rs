@@ -2,15 +2,16 @@
 //! check and ruff on stdin (findings, and its safe fixes).
 //!
 //! Invariant: this is the one place the deterministic fixes and candidate selection start
-//! ruff; it runs through [`crate::validate::exec::run`] (timeout, killed on drop) exactly as
-//! the validators do, in the directory given (the shadow tree or the repo), with the content on
-//! stdin — nothing is written to disk.
+//! ruff; it runs as a pure analyzer (`executes_code(false)`) through the run's
+//! [`Sandbox`] in a [`Scratch`] (the shadow tree), exactly as the validators run it, with the
+//! content on stdin — nothing is written anywhere.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::sandbox::{Job, Sandbox, SandboxError, Scratch};
 use crate::task::relpath::RelPath;
-use crate::validate::{Finding, exec, ruff, syntax};
+use crate::validate::{Finding, Tool, Validators, ruff, syntax};
 
 /// Default time limit of one ruff run.
 pub const RUFF_TIMEOUT: Duration = Duration::from_secs(30);
@@ -18,11 +19,11 @@ pub const RUFF_TIMEOUT: Duration = Duration::from_secs(30);
 /// Why ruff gave no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum FastCheckError {
-    /// It did not start or did not finish in time.
+    /// It did not start, did not finish in time, or was refused.
     #[error(transparent)]
-    Exec(#[from] exec::ExecError),
-    /// It printed something that is not its JSON report.
-    #[error("ruff printed no JSON report (exit {code:?}): {stderr}")]
+    Sandbox(#[from] SandboxError),
+    /// It printed something that is not its report.
+    #[error("ruff printed no usable output (exit {code:?}): {stderr}")]
     Output {
         /// Its exit code.
         code: Option<i32>,
@@ -33,22 +34,24 @@ pub enum FastCheckError {
 
 /// Where ruff is and how it runs.
 #[derive(Debug, Clone)]
-pub struct FastCheck {
+pub struct FastCheck<'a> {
     ruff: Option<PathBuf>,
-    cwd: PathBuf,
+    sandbox: Sandbox,
+    scratch: &'a Scratch,
     timeout: Duration,
 }
 
-impl FastCheck {
-    /// ruff at `ruff` (none: the syntax check only), run in `cwd` under `timeout`.
-    pub fn new(ruff: Option<PathBuf>, cwd: &Path, timeout: Duration) -> Self {
-        Self { ruff, cwd: cwd.to_path_buf(), timeout }
+impl<'a> FastCheck<'a> {
+    /// ruff at `ruff` (none: the syntax check only), run by `sandbox` in `scratch` under
+    /// `timeout`.
+    pub fn new(ruff: Option<PathBuf>, sandbox: Sandbox, scratch: &'a Scratch, timeout: Duration) -> Self {
+        Self { ruff, sandbox, scratch, timeout }
     }
 
-    /// ruff as the validators find it for `repo` (`.venv/bin`, `venv/bin`, `PATH`), run in
-    /// `repo` with [`RUFF_TIMEOUT`].
-    pub fn discover(repo: &Path) -> Self {
-        Self::new(exec::find_tool(repo, "ruff"), repo, RUFF_TIMEOUT)
+    /// The validators' ruff and sandbox, in `shadow`, with [`RUFF_TIMEOUT`].
+    pub fn for_validators(validators: &Validators, shadow: &'a Scratch) -> Self {
+        let ruff = validators.tools().iter().find(|(t, _)| *t == Tool::Ruff).map(|(_, p)| p.clone());
+        Self::new(ruff, validators.sandbox().clone(), shadow, RUFF_TIMEOUT)
     }
 
     /// Whether ruff is available.
@@ -61,15 +64,19 @@ impl FastCheck {
         syntax::check(file, content).unwrap_or_default()
     }
 
+    async fn ruff(&self, args: Vec<String>, content: &str) -> Result<Option<crate::sandbox::Output>, FastCheckError> {
+        let Some(bin) = &self.ruff else { return Ok(None) };
+        let job =
+            Job::new(bin, self.scratch).args(args).stdin(content.as_bytes()).timeout(self.timeout).executes_code(false);
+        Ok(Some(self.sandbox.run(job).await?))
+    }
+
     /// ruff's findings (`--select F,E9`) for `content` as `file`; empty without ruff.
     ///
     /// # Errors
     /// [`FastCheckError`] when ruff fails or prints no report.
     pub async fn ruff_findings(&self, file: &RelPath, content: &str) -> Result<Vec<Finding>, FastCheckError> {
-        let Some(bin) = &self.ruff else { return Ok(Vec::new()) };
-        let out =
-            exec::run(bin, &ruff::stdin_args(file.as_str()), &self.cwd, Some(content.as_bytes()), &[], self.timeout)
-                .await?;
+        let Some(out) = self.ruff(ruff::stdin_args(file.as_str()), content).await? else { return Ok(Vec::new()) };
         ruff::parse(&out.stdout)
             .map_err(|_| FastCheckError::Output { code: out.code, stderr: out.stderr.chars().take(400).collect() })
     }
@@ -80,10 +87,9 @@ impl FastCheck {
     /// # Errors
     /// [`FastCheckError`] when ruff fails (exit status other than 0 or 1).
     pub async fn ruff_fix(&self, file: &RelPath, content: &str) -> Result<String, FastCheckError> {
-        let Some(bin) = &self.ruff else { return Ok(content.to_owned()) };
-        let out =
-            exec::run(bin, &ruff::fix_args(file.as_str()), &self.cwd, Some(content.as_bytes()), &[], self.timeout)
-                .await?;
+        let Some(out) = self.ruff(ruff::fix_args(file.as_str()), content).await? else {
+            return Ok(content.to_owned());
+        };
         match out.code {
             Some(0 | 1) if !out.stdout.is_empty() || content.is_empty() => Ok(out.stdout),
             code => Err(FastCheckError::Output { code, stderr: out.stderr.chars().take(400).collect() }),

@@ -26,7 +26,10 @@
 //! - the result is the content with the fewest findings seen (the original included) — this
 //!   module never writes code/files: the caller writes the result through its atomic writer;
 //! - when the loop ends the shadow tree holds the result, so later files are checked against
-//!   it.
+//!   it;
+//! - the loop works only on the findings the generation introduced ([`repairable`]): a
+//!   preexisting or environment finding is never sent to the model, and an attempt succeeds
+//!   when the introduced findings reach zero.
 
 pub mod autofix;
 pub mod candidates;
@@ -44,7 +47,7 @@ use crate::codegen::prompt::{PromptError, Prompts};
 use crate::report::{RepairAttempt, ValidationReport};
 use crate::task::relpath::RelPath;
 use crate::validate::shadow::{ShadowError, ShadowTree};
-use crate::validate::{Family, ValidateError, Validators, family};
+use crate::validate::{Family, ValidateError, Validators, family, repairable};
 
 /// The step name repair attempts and their findings carry.
 pub const STEP: &str = "repair";
@@ -74,7 +77,7 @@ pub struct RepairOutcome {
     pub content: String,
     /// Whether `content` differs from the content the loop started with.
     pub changed: bool,
-    /// Its findings (empty on success).
+    /// Its introduced findings (empty on success).
     pub remaining: Vec<ValidationReport>,
     /// Every attempt, in order.
     pub attempts: Vec<RepairAttempt>,
@@ -162,12 +165,12 @@ pub struct PlanHints {
 impl PlanHints {
     /// The hints for `file` of `plan`: the symbols its description names, the examples of its
     /// description and those of plan.md that call one of those symbols, and a runner using
-    /// the Python the validators use for `repo` (importing from `import_root`, the shadow tree).
+    /// the Python the validators use for `repo`, in `sandbox` (the validators' own).
     pub fn for_file(
         plan: &crate::plan::Plan,
         file: &RelPath,
         repo: &std::path::Path,
-        import_root: &std::path::Path,
+        sandbox: &crate::sandbox::Sandbox,
     ) -> Self {
         let Some(entry) = plan.entry(file) else { return Self::default() };
         let named = pysrc::named_symbols(&entry.description);
@@ -179,7 +182,7 @@ impl PlanHints {
             }
         }
         let runner = if family(file) == Family::Python && !examples.is_empty() {
-            examples::ExampleRunner::discover(repo).map(|r| r.with_import_root(import_root))
+            examples::ExampleRunner::discover(repo, sandbox.clone())
         } else {
             None
         };
@@ -200,7 +203,8 @@ pub async fn repair_file(
     repair_file_with(ctx, file, original, findings, &PlanHints::default()).await
 }
 
-/// The findings on `content`: the validators' ([`Validators::check_candidate`]) and the
+/// The findings on `content`: those the validators report as introduced
+/// ([`Validators::check_candidate`], [`crate::validate::Validation::introduced`]) and the
 /// failing examples of `hints`.
 async fn findings_on(
     ctx: &RepairCtx<'_>,
@@ -208,9 +212,9 @@ async fn findings_on(
     file: &RelPath,
     content: &str,
 ) -> Result<Vec<ValidationReport>, RepairError> {
-    let mut reports = ctx.validators.check_candidate(ctx.shadow, file, content, STEP).await?.reports;
+    let mut reports = ctx.validators.check_candidate(ctx.shadow, file, content, STEP).await?.introduced();
     if let Some(runner) = &hints.runner
-        && let Ok(o) = runner.run(file, content, &hints.examples).await
+        && let Ok(o) = runner.run(ctx.shadow, file, content, &hints.examples).await
     {
         reports.extend(o.reports(file, STEP));
     }
@@ -242,8 +246,7 @@ async fn run_autofixes(
     content: &str,
     errors: Vec<ValidationReport>,
 ) -> Result<(String, Vec<ValidationReport>, Vec<RepairAttempt>), RepairError> {
-    let ruff = ctx.validators.tools().iter().find(|(t, _)| *t == crate::validate::Tool::Ruff).map(|(_, p)| p.clone());
-    let fast = fastcheck::FastCheck::new(ruff, ctx.shadow.root(), fastcheck::RUFF_TIMEOUT);
+    let fast = fastcheck::FastCheck::for_validators(ctx.validators, ctx.shadow);
     let (mut current, mut errors) = (content.to_owned(), errors);
     let mut attempts: Vec<RepairAttempt> = Vec::new();
     for step in autofix::Step::ALL {
@@ -272,7 +275,8 @@ async fn run_autofixes(
 }
 
 /// Runs the loop on `file`, whose current content `original` has `findings`, with what the
-/// plan says about it (see the module docs and invariants).
+/// plan says about it (see the module docs and invariants; findings that are not
+/// [`repairable`] are dropped here).
 ///
 /// # Errors
 /// [`RepairError`]: a provider failure or cancellation, a broken template, or a shadow tree
@@ -285,9 +289,9 @@ pub async fn repair_file_with(
     hints: &PlanHints,
 ) -> Result<RepairOutcome, RepairError> {
     let s = ctx.settings;
-    let mut findings = findings;
+    let mut findings: Vec<ValidationReport> = findings.into_iter().filter(repairable).collect();
     if let Some(runner) = &hints.runner
-        && let Ok(o) = runner.run(file, original, &hints.examples).await
+        && let Ok(o) = runner.run(ctx.shadow, file, original, &hints.examples).await
     {
         findings.extend(o.reports(file, STEP));
     }

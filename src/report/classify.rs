@@ -5,6 +5,13 @@
 //! [`Category::Other`]. The table keeps the seed's rows in the seed's order, then the
 //! extensions (ruff ≥ 0.12 `invalid-syntax`, pyright's rule-less syntax diagnostics, cargo,
 //! mypy and the built-in syntax check).
+//!
+//! [`classify_finding`] adds one rule in front of the table: an import that fails because a
+//! third-party package is not installed where the tool looks is [`Category::Environment`]
+//! ([`third_party_import`]: pyright `reportMissingImports`/`reportMissingModuleSource` and mypy
+//! `import-not-found`/`import-untyped` naming a module whose top-level package is not in the
+//! repo, tsc `TS2307` for a bare package specifier); cargo's `E0463` ("can't find crate") is a
+//! plain table row.
 
 use std::fmt;
 
@@ -51,6 +58,17 @@ impl Category {
             Category::Other => "other",
         }
     }
+
+    /// What to do about findings of this category when it is not the code's fault (shown with
+    /// environment findings, which are never repaired).
+    pub fn suggestion(self) -> Option<&'static str> {
+        match self {
+            Category::Environment => Some(
+                "install the project's dependencies where the validators look (e.g. `pip install -r requirements.txt` or `uv sync` into .venv, `npm install`), then /redo validate",
+            ),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Category {
@@ -89,6 +107,7 @@ pub const TABLE: &[(&str, &str, Category)] = &[
     ("cargo", "E0432", Category::MissingImport),
     ("cargo", "E0433", Category::MissingImport),
     ("cargo", "E0308", Category::TypeMismatch),
+    ("cargo", "E0463", Category::Environment),
     ("cargo", "syntax", Category::Syntax),
     ("mypy", "syntax", Category::Syntax),
     ("mypy", "import-not-found", Category::MissingImport),
@@ -106,6 +125,42 @@ pub const TABLE: &[(&str, &str, Category)] = &[
 /// The category of a finding with `code` from `tool` (see the module invariant).
 pub fn classify_error(tool: &str, code: &str) -> Category {
     TABLE.iter().find(|(t, prefix, _)| *t == tool && code.starts_with(prefix)).map_or(Category::Other, |(_, _, c)| *c)
+}
+
+/// The first quoted name in `message` (`"x"`, `'x'` or `` `x` ``).
+fn quoted(message: &str) -> Option<&str> {
+    let start = message.find(['"', '\'', '`'])?;
+    let q = message[start..].chars().next()?;
+    let rest = &message[start + 1..];
+    Some(&rest[..rest.find(q)?])
+}
+
+/// The module or package an import finding names when it is a third-party import (see the
+/// module docs): `Some(name)` for pyright/mypy import failures (dotted name; the caller checks
+/// whether its top-level package is in the repo) and for tsc `TS2307` with a bare specifier
+/// (not `.`-, `/`-, `@/`- or `~/`-relative).
+pub fn third_party_import<'m>(tool: &str, code: &str, message: &'m str) -> Option<&'m str> {
+    match (tool, code) {
+        ("pyright", "reportMissingImports" | "reportMissingModuleSource")
+        | ("mypy", "import-not-found" | "import-untyped") => quoted(message),
+        ("tsc", "TS2307") => {
+            let spec = quoted(message)?;
+            let local =
+                spec.starts_with('.') || spec.starts_with('/') || spec.starts_with("@/") || spec.starts_with("~/");
+            (!local).then_some(spec)
+        }
+        _ => None,
+    }
+}
+
+/// The category of a finding, with the environment rule in front of the table:
+/// `in_repo(top_level_name)` says whether a Python module's top-level package exists in the
+/// repo (or among the generated files).
+pub fn classify_finding(tool: &str, code: &str, message: &str, in_repo: &dyn Fn(&str) -> bool) -> Category {
+    match third_party_import(tool, code, message) {
+        Some(m) if tool == "tsc" || !in_repo(m.split('.').next().unwrap_or(m)) => Category::Environment,
+        _ => classify_error(tool, code),
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +205,7 @@ mod tests {
             ("cargo", "E0432", MissingImport),
             ("cargo", "E0433", MissingImport),
             ("cargo", "E0308", TypeMismatch),
+            ("cargo", "E0463", Environment),
             ("cargo", "syntax", Syntax),
             ("mypy", "syntax", Syntax),
             ("mypy", "import-not-found", MissingImport),
@@ -184,6 +240,46 @@ mod tests {
                 "row ({tool}, {prefix}) has no case"
             );
         }
+    }
+
+    #[test]
+    fn uninstalled_third_party_imports_are_environment() {
+        let local = |m: &str| m == "app";
+        let cases: &[(&str, &str, &str, Category)] = &[
+            ("pyright", "reportMissingImports", "Import \"requests\" could not be resolved", Environment),
+            ("pyright", "reportMissingModuleSource", "Import \"yaml\" could not be resolved from source", Environment),
+            ("pyright", "reportMissingImports", "Import \"app.nope\" could not be resolved", MissingImport),
+            (
+                "mypy",
+                "import-not-found",
+                "Cannot find implementation or library stub for module named \"numpy.linalg\"",
+                Environment,
+            ),
+            ("mypy", "import-untyped", "Library stubs not installed for \"requests\"", Environment),
+            (
+                "mypy",
+                "import-not-found",
+                "Cannot find implementation or library stub for module named \"app.x\"",
+                MissingImport,
+            ),
+            ("tsc", "TS2307", "Cannot find module 'lodash' or its corresponding type declarations.", Environment),
+            ("tsc", "TS2307", "Cannot find module '@scope/pkg' or its corresponding type declarations.", Environment),
+            ("tsc", "TS2307", "Cannot find module './nope' or its corresponding type declarations.", MissingImport),
+            (
+                "tsc",
+                "TS2307",
+                "Cannot find module '@/components/x' or its corresponding type declarations.",
+                MissingImport,
+            ),
+            ("cargo", "E0463", "can't find crate for `serde`", Environment),
+            ("ruff", "F401", "`requests` imported but unused", MissingImport),
+            ("pyright", "reportMissingImports", "no quotes at all", MissingImport),
+        ];
+        for (tool, code, msg, want) in cases {
+            assert_eq!(classify_finding(tool, code, msg, &local), *want, "{tool} {code} {msg}");
+        }
+        assert!(Environment.suggestion().unwrap().contains("install the project's dependencies"));
+        assert_eq!(UndefinedName.suggestion(), None);
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub fn render(log: &RunLog) -> String {
     }
     let _ = writeln!(s, "- Validation errors before repair: {}", log.validation_errors_before_repair);
     let _ = writeln!(s, "- Errors surviving repair: {}", log.errors_surviving_repair);
+    if log.preexisting_errors > 0 {
+        let _ = writeln!(s, "- Preexisting (already in the base, not repaired): {}", log.preexisting_errors);
+    }
     let attempts: Vec<_> = log.repair_attempts().collect();
     let ok = attempts.iter().filter(|a| a.success).count();
     let spent: u64 = attempts.iter().map(|a| a.input_tokens + a.output_tokens).sum();

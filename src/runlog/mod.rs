@@ -134,10 +134,14 @@ pub struct RunLog {
     pub plan_hash: String,
     /// Steps in the order they started.
     pub steps: Vec<StepEvent>,
-    /// Findings of the first validation, before any repair.
+    /// Findings the generation introduced, at the first validation (before any repair).
     pub validation_errors_before_repair: usize,
-    /// Findings left after the repair stage (or all of them when there was none).
+    /// Introduced findings left after the repair stage (or all of them when there was none).
     pub errors_surviving_repair: usize,
+    /// Findings already in the base version of the modified files (never repaired, not counted
+    /// above).
+    #[serde(default)]
+    pub preexisting_errors: usize,
 }
 
 impl RunLog {
@@ -152,6 +156,7 @@ impl RunLog {
             steps: Vec::new(),
             validation_errors_before_repair: 0,
             errors_surviving_repair: 0,
+            preexisting_errors: 0,
         }
     }
 

@@ -1,6 +1,11 @@
 //! cargo: `cargo check --offline --message-format json --quiet` in the shadow root, with
 //! `CARGO_TARGET_DIR` pointed at a cache outside it. `--offline`: validation never fetches
-//! crates a generated manifest names.
+//! crates a generated manifest names. It compiles and runs build scripts and proc-macros, so it
+//! runs only in the sandbox (or with `[sandbox] allow_unsandboxed = true`).
+//!
+//! Environment it needs (see [`job`]): `CARGO_TARGET_DIR` (writable), `CARGO_HOME` and
+//! `RUSTUP_HOME` (read-only: the registry cache and the toolchains), `RUSTUP_TOOLCHAIN` when
+//! set, `CARGO_TERM_COLOR=never`.
 //!
 //! Output (cargo's JSON messages, one object per line): keep `reason == "compiler-message"`
 //! whose `message.level == "error"`; the position is the primary span's `file_name`,
@@ -8,9 +13,43 @@
 //! rustc's parse errors carry no code: those are reported with code `syntax`, other code-less
 //! errors with an empty code.
 
+use std::path::{Path, PathBuf};
+
 use serde::Deserialize;
 
+use crate::sandbox::Job;
 use crate::validate::Finding;
+
+/// The target-dir cache for `repo`: `<ai-tools cache dir>/cargo-target/<16 hex of the repo
+/// path's SHA-256>` — outside the working tree (a build script may write there; it is the one
+/// writable path outside the scratch area), shared by runs so dependencies compile once.
+pub fn target_cache(repo: &Path) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let canon = repo.canonicalize().unwrap_or_else(|_| repo.to_path_buf());
+    let id = hex::encode(Sha256::digest(canon.display().to_string().as_bytes()));
+    let base = crate::models::cache_dir_with(&|k| std::env::var(k).ok())
+        .unwrap_or_else(|_| std::env::temp_dir().join("ai-tools-cache"));
+    base.join("cargo-target").join(&id[..16])
+}
+
+/// `job` with the environment and paths cargo needs (see the module docs); `target` is the
+/// target-dir cache.
+pub fn job<'a>(mut job: Job<'a>, target: &Path) -> Job<'a> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let var = |k: &str, default: &str| {
+        std::env::var_os(k).map(PathBuf::from).or_else(|| home.as_ref().map(|h| h.join(default)))
+    };
+    job = job.env("CARGO_TARGET_DIR", target.display().to_string()).env("CARGO_TERM_COLOR", "never").writable(target);
+    for (k, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
+        if let Some(p) = var(k, default) {
+            job = job.env(k, p.display().to_string()).readable(p);
+        }
+    }
+    if let Ok(t) = std::env::var("RUSTUP_TOOLCHAIN") {
+        job = job.env("RUSTUP_TOOLCHAIN", t);
+    }
+    job
+}
 
 /// The arguments.
 pub fn args() -> Vec<String> {

@@ -15,6 +15,7 @@
 //! - a repair candidate is checked in memory where the tool allows it (ruff on stdin, the
 //!   syntax check) and otherwise by overlaying it in the shadow tree.
 
+pub mod baseline;
 pub mod cargo;
 pub mod exec;
 pub mod mypy;
@@ -31,7 +32,8 @@ use serde::Serialize;
 
 use crate::config::ValidateConfig;
 use crate::report::ValidationReport;
-use crate::report::classify::classify_error;
+use crate::report::classify::classify_finding;
+use crate::sandbox::{Job, Sandbox, SandboxConfig, SandboxError};
 use crate::task::relpath::RelPath;
 use crate::validate::shadow::{ShadowError, ShadowTree};
 
@@ -149,6 +151,35 @@ pub struct Validation {
     pub elapsed: Duration,
 }
 
+impl Validation {
+    /// The findings the generation introduced: what repair works on and the run log counts as
+    /// `validation_errors_before_repair` / `errors_surviving_repair` — not preexisting, not
+    /// [environment](crate::report::classify::Category::Environment).
+    pub fn introduced(&self) -> Vec<ValidationReport> {
+        self.reports.iter().filter(|r| repairable(r)).cloned().collect()
+    }
+
+    /// How many findings were already in the base (the run log's `preexisting_errors`).
+    pub fn preexisting(&self) -> usize {
+        self.reports.iter().filter(|r| r.preexisting).count()
+    }
+}
+
+/// Writes the validate stage's counts into `log`: `before` is the first validation, `after` the
+/// one after repair (when repair ran). Introduced findings only ([`Validation::introduced`]);
+/// preexisting ones go to `preexisting_errors`.
+pub fn record_counts(log: &mut crate::runlog::RunLog, before: &Validation, after: Option<&Validation>) {
+    log.validation_errors_before_repair = before.introduced().len();
+    log.errors_surviving_repair = after.unwrap_or(before).introduced().len();
+    log.preexisting_errors = before.preexisting();
+}
+
+/// Whether the repair loop may work on `r`: introduced by the generation (not preexisting) and
+/// not an environment finding.
+pub fn repairable(r: &ValidationReport) -> bool {
+    !r.preexisting && r.category != crate::report::classify::Category::Environment
+}
+
 /// Why validation could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ValidateError {
@@ -166,11 +197,39 @@ pub struct Validators {
     targets: Vec<RelPath>,
     timeout: Duration,
     cargo_target: PathBuf,
+    sandbox: Sandbox,
+    baseline: Option<std::sync::Arc<baseline::Baseline>>,
+}
+
+/// Whether `tool` can run for `targets` in `repo` at all (`Err`: why not).
+fn precondition(tool: Tool, repo: &Path, targets: &[RelPath], sandbox: &Sandbox) -> Result<(), String> {
+    match tool {
+        Tool::Tsc if !repo.join("tsconfig.json").is_file() => Err("no tsconfig.json at the repo root".into()),
+        Tool::Cargo if !repo.join("Cargo.toml").is_file() => Err("no Cargo.toml at the repo root".into()),
+        Tool::Cargo if !sandbox.may_execute_code() => Err(format!(
+            "cargo check runs build scripts and proc-macros, and the sandbox is unavailable ({}); set `[sandbox] allow_unsandboxed = true` in your user config to run it unsandboxed",
+            sandbox.unavailable_reason().unwrap_or("")
+        )),
+        Tool::Cargo if !sandbox.is_isolated() && targets.iter().any(|t| {
+            let name = t.as_str().rsplit('/').next().unwrap_or("");
+            name == "build.rs" || name == "Cargo.toml"
+        }) => Err("the generated files include build.rs or Cargo.toml, and cargo check would run generated build code unsandboxed".into()),
+        _ => Ok(()),
+    }
 }
 
 impl Validators {
-    /// Decides the validators for `targets` (the generated `create`/`modify` files) in `repo`.
+    /// Decides the validators for `targets` (the generated `create`/`modify` files) in `repo`,
+    /// with the default sandbox settings (see [`Validators::discover_with`]).
     pub fn discover(repo: &Path, cfg: &ValidateConfig, targets: &[RelPath]) -> Self {
+        Self::discover_with(repo, cfg, targets, Sandbox::detect(&SandboxConfig::default()))
+    }
+
+    /// Decides the validators for `targets` in `repo`, run through `sandbox`. When the sandbox
+    /// is unavailable its notice is the first [`Validators::skipped`] entry (tool `sandbox`), and
+    /// `cargo` — which runs build scripts and proc-macros — is skipped unless unsandboxed runs are
+    /// allowed.
+    pub fn discover_with(repo: &Path, cfg: &ValidateConfig, targets: &[RelPath], sandbox: Sandbox) -> Self {
         let mut wanted: Vec<Tool> = Vec::new();
         for t in targets {
             for tool in tools_for(family(t), cfg.mypy) {
@@ -182,58 +241,67 @@ impl Validators {
         wanted.sort();
         let mut tools = Vec::new();
         let mut skipped = Vec::new();
-        let skip = |tool: Tool, reason: String| Skipped { tool: tool.name().to_owned(), reason };
+        let skip = |tool: &str, reason: String| Skipped { tool: tool.to_owned(), reason };
+        if let Some(n) = sandbox.notice() {
+            skipped.push(skip("sandbox", n));
+        }
         for tool in wanted {
             if cfg.skip.iter().any(|s| s == tool.name()) {
-                skipped.push(skip(tool, "skipped by [validate] skip".into()));
+                skipped.push(skip(tool.name(), "skipped by [validate] skip".into()));
                 continue;
             }
-            let (bin, precondition) = match tool {
-                Tool::Tsc => (
-                    "tsc",
-                    repo.join("tsconfig.json").is_file().then_some(()).ok_or("no tsconfig.json at the repo root"),
-                ),
-                Tool::Cargo => {
-                    // `cargo check` compiles and runs build scripts: never ones the model wrote.
-                    let generated_build = targets.iter().any(|t| {
-                        let name = t.as_str().rsplit('/').next().unwrap_or("");
-                        name == "build.rs" || name == "Cargo.toml"
-                    });
-                    let pre = if !repo.join("Cargo.toml").is_file() {
-                        Err("no Cargo.toml at the repo root")
-                    } else if generated_build {
-                        Err(
-                            "the generated files include build.rs or Cargo.toml, and cargo check would run generated build code",
-                        )
-                    } else {
-                        Ok(())
-                    };
-                    ("cargo", pre)
-                }
-                other => (other.name(), Ok(())),
-            };
-            if let Err(why) = precondition {
-                skipped.push(skip(tool, why.to_owned()));
+            if let Err(why) = precondition(tool, repo, targets, &sandbox) {
+                skipped.push(skip(tool.name(), why));
                 continue;
             }
+            let bin = if tool == Tool::Cargo { "cargo" } else { tool.name() };
             match exec::find_tool(repo, bin) {
                 Some(p) => tools.push((tool, p)),
                 None => skipped.push(skip(
-                    tool,
+                    tool.name(),
                     format!("`{bin}` not found in .venv/bin, venv/bin, node_modules/.bin or on PATH"),
                 )),
             }
         }
         if cfg.skip.iter().any(|s| s == "syntax") {
-            skipped.push(skip(Tool::Syntax, "skipped by [validate] skip".into()));
+            skipped.push(skip("syntax", "skipped by [validate] skip".into()));
         }
         Self {
             tools,
             skipped,
             targets: targets.to_vec(),
             timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
-            cargo_target: repo.join(".ai-tools/cache/cargo-target"),
+            cargo_target: cargo::target_cache(repo),
+            sandbox,
+            baseline: None,
         }
+    }
+
+    /// These validators with `b` as the base's findings: from now on [`Validators::validate`]
+    /// and [`Validators::check_candidate`] mark a finding the base already had as
+    /// [`preexisting`](ValidationReport::preexisting).
+    pub fn with_baseline(mut self, b: baseline::Baseline) -> Self {
+        self.baseline = Some(std::sync::Arc::new(b));
+        self
+    }
+
+    /// The same validators restricted to `targets`, running only `tools` (and the syntax
+    /// check when `syntax`), without a baseline: what [`baseline::measure`] runs on the base.
+    pub fn subset(&self, targets: &[RelPath], tools: &[Tool], syntax: bool) -> Self {
+        let mut s = self.clone();
+        s.targets = targets.to_vec();
+        s.tools.retain(|(t, _)| tools.contains(t));
+        s.baseline = None;
+        s.skipped.retain(|k| k.tool != "syntax");
+        if !syntax {
+            s.skipped.push(Skipped { tool: "syntax".into(), reason: "not needed".into() });
+        }
+        s
+    }
+
+    /// The sandbox validators run in.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
     /// Validators that will not run, each reported once.
@@ -273,6 +341,13 @@ impl Validators {
         }
         for r in &mut out.runs {
             r.findings = out.reports.iter().filter(|x| x.tool == r.tool).count();
+        }
+        if let Some(b) = &self.baseline {
+            let text = |f: &str| {
+                let rel = RelPath::new(f).ok()?;
+                shadow.read(&rel).ok().flatten().map(|b| String::from_utf8_lossy(&b).into_owned())
+            };
+            b.mark(&mut out.reports, &text);
         }
         sort(&mut out.reports);
         out.elapsed = started.elapsed();
@@ -315,6 +390,9 @@ impl Validators {
             out.reports.extend(self.reports(shadow, &run.tool, findings, step, Some(file)));
             out.runs.push(run);
         }
+        if let Some(b) = &self.baseline {
+            b.mark(&mut out.reports, &|f: &str| (f == file.as_str()).then(|| content.to_owned()));
+        }
         sort(&mut out.reports);
         out.elapsed = started.elapsed();
         Ok(out)
@@ -353,23 +431,32 @@ impl Validators {
         let root = shadow.root();
         let names: Vec<String> = files.iter().map(ToString::to_string).collect();
         let python = exec::python_for(root).map(|p| p.display().to_string());
-        let mut env: Vec<(&str, String)> = Vec::new();
+        let mut job = Job::new(bin, shadow).timeout(self.timeout).executes_code(false);
         let args = match (tool, stdin) {
             (Tool::Ruff, Some((rel, _))) => ruff::stdin_args(rel.as_str()),
             (Tool::Ruff, None) => ruff::args(&names),
             (Tool::Pyright, _) => pyright::args(&root.display().to_string(), python.as_deref(), &names),
-            (Tool::Mypy, _) => mypy::args(python.as_deref(), &names),
-            (Tool::Tsc, _) => tsc::args(),
+            (Tool::Mypy, _) => {
+                job = job.executes_code(mypy::has_plugins(root));
+                mypy::args(python.as_deref(), &names)
+            }
+            (Tool::Tsc, _) => tsc::args(!self.sandbox.is_isolated()),
             (Tool::Cargo, _) => {
-                env.push(("CARGO_TARGET_DIR", self.cargo_target.display().to_string()));
-                env.push(("CARGO_TERM_COLOR", "never".into()));
+                let _ = std::fs::create_dir_all(&self.cargo_target);
+                job = cargo::job(job.executes_code(true), &self.cargo_target);
                 cargo::args()
             }
             (Tool::Syntax, _) => return (run_record(tool, t, Some("not an external tool".into())), vec![]),
         };
-        let input = stdin.map(|(_, c)| c.as_bytes());
-        let out = match exec::run(bin, &args, root, input, &env, self.timeout).await {
+        let mut job = job.args(args);
+        if let Some((_, content)) = stdin {
+            job = job.stdin(content.as_bytes());
+        }
+        let out = match self.sandbox.run(job).await {
             Ok(o) => o,
+            Err(e @ SandboxError::Refused { .. }) => {
+                return (run_record(tool, t, Some(format!("skipped: {e}"))), vec![]);
+            }
             Err(e) => return (run_record(tool, t, Some(e.to_string())), vec![]),
         };
         let failed = |what: &str| {
@@ -397,6 +484,20 @@ impl Validators {
         }
     }
 
+    /// Whether Python top-level package `top` exists in the view (`top.py`, `top/`, also under
+    /// `src/`) or is a generated file's top-level dir or module.
+    fn in_repo(&self, shadow: &ShadowTree, top: &str) -> bool {
+        let root = shadow.root();
+        let generated = self.targets.iter().any(|t| {
+            let first = t.as_str().split('/').next().unwrap_or("");
+            first == top || first.strip_suffix(".py") == Some(top)
+        });
+        generated
+            || [root.to_path_buf(), root.join("src")].iter().any(|d| {
+                d.join(top).is_dir() || d.join(format!("{top}.py")).is_file() || d.join(format!("{top}.pyi")).is_file()
+            })
+    }
+
     fn reports(
         &self,
         shadow: &ShadowTree,
@@ -418,7 +519,7 @@ impl Validators {
                     file: rel.to_string(),
                     line: f.line,
                     column: f.column,
-                    category: classify_error(tool, &f.code),
+                    category: classify_finding(tool, &f.code, &f.message, &|top| self.in_repo(shadow, top)),
                     code: f.code,
                     message: f.message,
                     tool: tool.to_owned(),

@@ -7,9 +7,25 @@
 //! `null` (reported as an empty code). Exit 1 means findings; 2 can also carry findings
 //! (blocking errors such as syntax errors).
 
+use std::path::Path;
+
 use serde::Deserialize;
 
 use crate::validate::Finding;
+
+/// The config files mypy reads at the project root, in its order.
+const CONFIGS: &[&str] = &["mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg"];
+
+/// Whether mypy's config under `root` names plugins (`plugins =` in `mypy.ini`, `.mypy.ini`,
+/// `setup.cfg`, or `[tool.mypy]` of `pyproject.toml`): mypy imports and runs them, so mypy then
+/// counts as a tool that executes project code (sandbox only). Conservative: any `plugins` key
+/// in one of these files counts.
+pub fn has_plugins(root: &Path) -> bool {
+    CONFIGS.iter().any(|c| {
+        std::fs::read_to_string(root.join(c))
+            .is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("plugins") && l.contains('=')))
+    })
+}
 
 /// Arguments for checking `files`.
 pub fn args(python: Option<&str>, files: &[String]) -> Vec<String> {
@@ -62,6 +78,16 @@ pub fn parse(stdout: &str) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugins_in_any_config_file_count() {
+        let t = tempfile::tempdir().unwrap();
+        assert!(!has_plugins(t.path()));
+        std::fs::write(t.path().join("setup.cfg"), "[mypy]\nstrict = True\n").unwrap();
+        assert!(!has_plugins(t.path()));
+        std::fs::write(t.path().join("mypy.ini"), "[mypy]\nplugins = evil_plugin\n").unwrap();
+        assert!(has_plugins(t.path()));
+    }
 
     #[test]
     fn json_lines() {

@@ -1,5 +1,7 @@
 //! tsc: `node_modules/.bin/tsc --noEmit --pretty false -p tsconfig.json` in the shadow root
-//! (never `npx tsc`, which without a local typescript runs an unrelated package).
+//! (never `npx tsc`, which without a local typescript runs an unrelated package). Outside the
+//! sandbox `--incremental false` is added: a tsconfig's `tsBuildInfoFile` could otherwise name
+//! any writable path; inside it, such a write lands in the scratch area or fails.
 //!
 //! Output (tsc's non-pretty diagnostics): one line per diagnostic,
 //! `file(line,col): error TSxxxx: message`, 1-based, paths relative to the working directory,
@@ -10,9 +12,14 @@
 
 use crate::validate::Finding;
 
-/// The arguments (run in the shadow root).
-pub fn args() -> Vec<String> {
-    ["--noEmit", "--pretty", "false", "-p", "tsconfig.json"].iter().map(|s| (*s).to_owned()).collect()
+/// The arguments (run in the shadow root); `unsandboxed` adds `--incremental false`.
+pub fn args(unsandboxed: bool) -> Vec<String> {
+    let mut a: Vec<String> =
+        ["--noEmit", "--pretty", "false", "-p", "tsconfig.json"].iter().map(|s| (*s).to_owned()).collect();
+    if unsandboxed {
+        a.extend(["--incremental".to_owned(), "false".to_owned()]);
+    }
+    a
 }
 
 fn parse_head(line: &str) -> Option<Finding> {

@@ -1,0 +1,86 @@
+//! The environment a sandboxed process gets: built from an allowlist, never inherited.
+//!
+//! Always set: `PATH` (the caller's), `LANG` (the caller's, else `C.UTF-8`), `TERM` (`dumb`
+//! unless set), `HOME` and `TMPDIR` (inside the scratch area), `NO_COLOR=1`, `FORCE_COLOR=0`.
+//! A job may add variables its tool documents that it needs (`CARGO_HOME`, `RUSTUP_HOME`,
+//! `CARGO_TARGET_DIR`, …); every added name still passes [`is_denied`], so a secret cannot be
+//! passed even by mistake.
+//!
+//! Invariant: no variable whose name ends in `_KEY`, `_TOKEN`, `_SECRET` or `_PASSWORD`, nor any
+//! the broker reads (`ANTHROPIC_*`, `OPENAI_*`, `OLLAMA_*`, `AI_TOOLS_*`), nor a name in the
+//! config's extra deny list, ever reaches a child process.
+
+use std::path::Path;
+
+/// Name suffixes that mark a secret.
+const DENY_SUFFIXES: &[&str] = &["_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_CREDENTIALS"];
+/// Name prefixes the broker and ai-tools read.
+const DENY_PREFIXES: &[&str] = &["ANTHROPIC_", "OPENAI_", "OLLAMA_", "AI_TOOLS_"];
+
+/// Whether `name` may never be passed to a sandboxed process (see the module invariant);
+/// `extra` lists further names (e.g. every provider's `api_key_env`).
+pub fn is_denied(name: &str, extra: &[String]) -> bool {
+    let upper = name.to_ascii_uppercase();
+    DENY_SUFFIXES.iter().any(|s| upper.ends_with(s))
+        || DENY_PREFIXES.iter().any(|p| upper.starts_with(p))
+        || extra.iter().any(|e| e.eq_ignore_ascii_case(name))
+}
+
+/// The environment for a job: the allowlisted base (see the module docs) plus `added` minus
+/// every denied name. `host` reads the caller's environment.
+pub fn build(
+    host: &dyn Fn(&str) -> Option<String>,
+    home: &Path,
+    tmp: &Path,
+    added: &[(String, String)],
+    deny: &[String],
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        ("PATH".into(), host("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into())),
+        ("LANG".into(), host("LANG").unwrap_or_else(|| "C.UTF-8".into())),
+        ("TERM".into(), host("TERM").unwrap_or_else(|| "dumb".into())),
+        ("HOME".into(), home.display().to_string()),
+        ("TMPDIR".into(), tmp.display().to_string()),
+        ("NO_COLOR".into(), "1".into()),
+        ("FORCE_COLOR".into(), "0".into()),
+    ];
+    for (k, v) in added {
+        if is_denied(k, deny) {
+            continue;
+        }
+        match env.iter_mut().find(|(ek, _)| ek == k) {
+            Some(slot) => slot.1.clone_from(v),
+            None => env.push((k.clone(), v.clone())),
+        }
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_pass_and_the_base_is_scratch() {
+        let host = |k: &str| match k {
+            "PATH" => Some("/usr/bin".to_owned()),
+            "OPENAI_API_KEY" => Some("sk-x".to_owned()),
+            _ => None,
+        };
+        let added = [
+            ("CARGO_HOME".to_owned(), "/c".to_owned()),
+            ("OPENAI_API_KEY".to_owned(), "sk-x".to_owned()),
+            ("GITHUB_TOKEN".to_owned(), "t".to_owned()),
+            ("aws_secret".to_owned(), "s".to_owned()),
+            ("ANTHROPIC_BASE_URL".to_owned(), "u".to_owned()),
+            ("MY_LLM".to_owned(), "k".to_owned()),
+            ("TERM".to_owned(), "xterm".to_owned()),
+        ];
+        let env = build(&host, Path::new("/s/home"), Path::new("/s/tmp"), &added, &["my_llm".to_owned()]);
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["PATH", "LANG", "TERM", "HOME", "TMPDIR", "NO_COLOR", "FORCE_COLOR", "CARGO_HOME"]);
+        assert!(env.contains(&("HOME".into(), "/s/home".into())));
+        assert!(env.contains(&("TERM".into(), "xterm".into())));
+        assert!(env.contains(&("LANG".into(), "C.UTF-8".into())));
+    }
+}
