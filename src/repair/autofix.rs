@@ -522,4 +522,75 @@ pub(crate) mod tests {
         assert!(last.starts_with("\ndef mean(") || last.starts_with("def mean("), "{last}");
         assert!(fast.ruff_findings(&file, last).await.unwrap().is_empty());
     }
+
+    // More real SmolLM2-135M replies (`ai-tools codegen --provider local`, one-function plans).
+    const REV: &str = include_str!("../../tests/fixtures/smollm2/rev_trailing_junk.py");
+    const ENV: &str = include_str!("../../tests/fixtures/smollm2/env_trailing_junk.py");
+    const WORDS: &str = include_str!("../../tests/fixtures/smollm2/words_missing_json.py");
+    const PRIMES: &str = include_str!("../../tests/fixtures/smollm2/primes_missing_typing.py");
+
+    #[test]
+    fn trailing_junk_in_more_real_replies() {
+        let named = pysrc::named_symbols("A function `reverse_words(s: str) -> str`.");
+        let rev = salvage_trailing_junk(&py("rev"), REV, &named).unwrap();
+        assert_eq!(rev, "# pkg/rev.py\ndef reverse_words(s: str) -> str:\n    return s[::-1]\n");
+        let named = pysrc::named_symbols("A function `get_port() -> int` that reads PORT.");
+        let env = salvage_trailing_junk(&py("envcfg"), ENV, &named).unwrap();
+        assert_eq!(env, "import os.environ as env_key;\ndef get_port():\n    return 8080\n");
+    }
+
+    #[tokio::test]
+    async fn missing_standard_library_imports_are_added() {
+        let (_repo, scratch) = scratch();
+        let fast = fast(&scratch);
+        let file = py("words");
+        let fixes = autofix(&fast, &file, WORDS, &[]).await.unwrap();
+        assert_eq!(fixes.iter().map(|f| f.name).collect::<Vec<_>>(), vec![STDLIB_IMPORTS]);
+        let imports = &fixes[0].content;
+        assert!(imports.starts_with("import os.path as src_file_name;\nimport json\ndef count_words"), "{imports}");
+        let left = fast.ruff_findings(&file, imports).await.unwrap();
+        assert!(left.iter().all(|f| f.code != "F821"), "{left:?}");
+        // `typing` names extend nothing when there is no `from typing` line yet; names that
+        // are no standard-library module's stay undefined.
+        let undefined = vec!["List".to_owned(), "n".to_owned(), "j".to_owned()];
+        let primes = add_stdlib_imports(PRIMES, &undefined).unwrap();
+        assert!(primes.starts_with("import itertools\nfrom typing import List\ndef is_prime"), "{primes}");
+        let merged = add_stdlib_imports("from typing import Dict\n\nx: List[Dict] = []\n", &undefined).unwrap();
+        assert_eq!(merged, "from typing import Dict, List\n\nx: List[Dict] = []\n");
+        assert_eq!(add_stdlib_imports("x = n\n", &["n".to_owned()]), None);
+        assert_eq!(stdlib_import_for("datetime"), None, "module and class: ambiguous");
+    }
+
+    #[test]
+    fn runaway_repetition_is_collapsed() {
+        // The shape of the demo's `todo/format.py` (issue 13): one line until the token cap,
+        // the last copy cut mid-line.
+        let mut looped = String::from("def format_task(task):\n    line = task.title\n");
+        for _ in 0..40 {
+            looped.push_str("    line += f\" #{tag}\" for tag in task.tags\n");
+        }
+        looped.push_str("    line += f\" #{ta");
+        let fixed = collapse_repetition(&looped).unwrap();
+        assert_eq!(
+            fixed,
+            "def format_task(task):\n    line = task.title\n    line += f\" #{tag}\" for tag in task.tags\n"
+        );
+        // A block of two lines repeated, and legitimate short runs left alone.
+        let block = "a = 1\nb = 2\n".repeat(9);
+        assert_eq!(collapse_repetition(&block).unwrap(), "a = 1\nb = 2\n");
+        let table = "grid = [\n    [0, 0],\n    [0, 0],\n    [0, 0],\n]\n";
+        assert_eq!(collapse_repetition(table), None);
+    }
+
+    #[test]
+    fn duplicate_definitions_keep_the_first_that_parses() {
+        // SmolLM2 often writes the function, then writes it again (here the first copy is cut).
+        let src = "import re\n\n\ndef slugify(text):\n    return text.lower() +\n\n\ndef slugify(text):\n    return re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')\n\n\ndef slugify(text):\n    return text\n";
+        let fixed = remove_duplicate_definitions(src).unwrap();
+        assert_eq!(fixed.matches("def slugify").count(), 1, "{fixed}");
+        assert!(fixed.contains(".strip('-')"), "{fixed}");
+        let overloads =
+            "@overload\ndef f(x: int) -> int: ...\n@overload\ndef f(x: str) -> str: ...\ndef f(x): return x\n";
+        assert_eq!(remove_duplicate_definitions(overloads), None);
+    }
 }
