@@ -8,8 +8,9 @@
 //! or a whole-file fence otherwise.
 //!
 //! Before any model call, the deterministic fixes ([`autofix`]) run in order, each recorded
-//! as an attempt of kind `autofix` with 0 tokens, kept when it does not add findings; a file
-//! they make clean never reaches the model. The plan's examples ([`examples`]), when the
+//! as an attempt of kind `autofix` with 0 tokens, kept when it removes findings (runaway
+//! repetition: when it adds none) and recorded as rejected when it adds some; a fix that leaves
+//! the count unchanged is not applied. A file they make clean never reaches the model. The plan's examples ([`examples`]), when the
 //! caller passes them in [`PlanHints`], are checked with every candidate and their failures
 //! are findings like any validator's.
 //!
@@ -260,9 +261,16 @@ async fn run_autofixes(
         };
         let mut record = autofix_record(file, attempts.len() as u32 + 1, step, &errors);
         let found = findings_on(ctx, hints, file, &next).await?;
+        // Kept when it removes findings (runaway repetition: when it adds none); a fix that
+        // changes nothing the validators count (ruff dropping a preexisting unused import) is
+        // not applied at all.
+        let keep = found.len() < errors.len() || (step == autofix::Step::Repetition && found.len() <= errors.len());
+        if !keep && found.len() == errors.len() {
+            continue;
+        }
         record.errors_out = found.clone();
         record.success = found.is_empty();
-        if found.len() <= errors.len() {
+        if keep {
             current = next;
             errors = found;
         } else {
