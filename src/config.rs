@@ -112,11 +112,17 @@ pub struct RepairConfig {
     pub max_attempts: u32,
     /// Largest fraction of a file's lines an attempt may change.
     pub max_changed_fraction: f64,
+    /// A change of at most this many lines is always allowed, whatever the fraction (the floor
+    /// under `max_changed_fraction`: fixing 2 lines of a 3-line file is 67%).
+    pub min_changed_lines: usize,
+    /// Replies sampled per model repair attempt, the best kept (see
+    /// `crate::repair::candidates`); 1 = one reply.
+    pub candidates: u32,
 }
 
 impl Default for RepairConfig {
     fn default() -> Self {
-        Self { enabled: true, max_attempts: 2, max_changed_fraction: 0.5 }
+        Self { enabled: true, max_attempts: 2, max_changed_fraction: 0.5, min_changed_lines: 6, candidates: 1 }
     }
 }
 
@@ -165,6 +171,8 @@ pub struct Config {
     pub quality: crate::quality::QualityConfig,
     /// `[test]`: the test step.
     pub test: crate::testing::TestConfig,
+    /// Candidates and autofix at generation (`[generate]`).
+    pub generate: crate::codegen::quality::GenerateConfig,
     /// The sandbox for validators and tests (user config only: a repo's `[sandbox]` is ignored).
     pub sandbox: crate::sandbox::SandboxConfig,
 }
@@ -192,6 +200,7 @@ impl Default for Config {
             format: crate::format::FormatConfig::default(),
             quality: crate::quality::QualityConfig::default(),
             test: crate::testing::TestConfig::default(),
+            generate: crate::codegen::quality::GenerateConfig::default(),
             sandbox: crate::sandbox::SandboxConfig::default(),
         }
     }

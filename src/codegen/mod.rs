@@ -14,4 +14,5 @@ pub mod lang;
 pub mod materialize;
 pub mod patch;
 pub mod prompt;
+pub mod quality;
 pub mod reply;

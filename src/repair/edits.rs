@@ -153,6 +153,47 @@ pub fn changed_fraction(a: &str, b: &str) -> f64 {
     1.0 - f64::from(similar::TextDiff::from_lines(a, b).ratio())
 }
 
+/// The lines a change touches: the larger of the lines removed from `a` and the lines added in
+/// `b` (a line-level diff), so replacing 2 lines is 2, appending 3 is 3, deleting 10 is 10.
+pub fn changed_lines(a: &str, b: &str) -> usize {
+    let (mut removed, mut added) = (0usize, 0usize);
+    for op in similar::TextDiff::from_lines(a, b).ops() {
+        match *op {
+            similar::DiffOp::Delete { old_len, .. } => removed += old_len,
+            similar::DiffOp::Insert { new_len, .. } => added += new_len,
+            similar::DiffOp::Replace { old_len, new_len, .. } => {
+                removed += old_len;
+                added += new_len;
+            }
+            similar::DiffOp::Equal { .. } => {}
+        }
+    }
+    removed.max(added)
+}
+
+/// The size guardrail: `Err(reason)` when `b` changes more than `max_fraction` of `a`'s lines
+/// ([`changed_fraction`]) **and** more than `min_lines` lines ([`changed_lines`]). The
+/// absolute floor keeps real fixes of small files possible: changing 2 of a 3-line file's
+/// lines is 67%, yet it is the smallest fix there is.
+///
+/// # Errors
+/// The reason, for the run log and the next attempt's preservation warning.
+pub fn check_size(a: &str, b: &str, max_fraction: f64, min_lines: usize) -> Result<(), String> {
+    let frac = changed_fraction(a, b);
+    if frac <= max_fraction {
+        return Ok(());
+    }
+    let lines = changed_lines(a, b);
+    if lines <= min_lines {
+        return Ok(());
+    }
+    Err(format!(
+        "changed {lines} lines, {:.0}% of the file's lines (limit {:.0}%, or at most {min_lines} lines)",
+        frac * 100.0,
+        max_fraction * 100.0
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +244,24 @@ mod tests {
         assert!((changed_fraction("a\nb\n", "c\nd\n") - 1.0).abs() < 1e-9);
         let small = changed_fraction("a\nb\nc\nd\n", "a\nB\nc\nd\n");
         assert!((small - 0.25).abs() < 1e-6, "{small}");
+    }
+
+    #[test]
+    fn the_floor_allows_small_fixes_of_small_files() {
+        // A real SmolLM2 repair shape: 2 of a 3-line file's lines change (67% > 50%).
+        let before = "def add(a, b):\n    return a + c\nprint(add(1, 2)\n";
+        let after = "def add(a, b):\n    return a + b\nprint(add(1, 2))\n";
+        assert_eq!(changed_lines(before, after), 2);
+        assert!(changed_fraction(before, after) > 0.5);
+        assert!(check_size(before, after, 0.5, 6).is_ok());
+        // Without the floor the seed's bare 50% rejects it.
+        let why = check_size(before, after, 0.5, 0).unwrap_err();
+        assert!(why.contains("changed 2 lines") && why.contains("limit 50%"), "{why}");
+        // A rewrite of a larger file is still rejected.
+        let big: String = (0..20).map(|i| format!("x{i} = {i}\n")).collect();
+        let rewritten: String = (0..20).map(|i| format!("y{i} = {i}\n")).collect();
+        assert_eq!(changed_lines(&big, &rewritten), 20);
+        assert!(check_size(&big, &rewritten, 0.5, 6).is_err());
+        assert_eq!(changed_lines("a\nb\n", "a\nb\nc\nd\ne\n"), 3);
     }
 }

@@ -7,12 +7,21 @@
 //! `write_file` tools with tool choice "any" where the provider supports tools, SEARCH/REPLACE
 //! or a whole-file fence otherwise.
 //!
+//! Before any model call, the deterministic fixes ([`autofix`]) run in order, each recorded
+//! as an attempt of kind `autofix` with 0 tokens, kept when it removes findings (runaway
+//! repetition: when it adds none) and recorded as rejected when it adds some; a fix that leaves
+//! the count unchanged is not applied. A file they make clean never reaches the model. The plan's examples ([`examples`]), when the
+//! caller passes them in [`PlanHints`], are checked with every candidate and their failures
+//! are findings like any validator's.
+//!
 //! Invariants (the seed's guardrails):
-//! - at most `max_attempts` attempts, and the loop never calls itself (no recursion);
+//! - at most `max_attempts` model attempts, and the loop never calls itself (no recursion);
 //! - an attempt only edits its own file: no tool takes a path;
 //! - an edit that does not apply is an error fed into the next attempt's prompt;
-//! - an attempt changing more than `max_changed_fraction` of the original's lines is rejected
-//!   and the next prompt carries a preservation warning;
+//! - a model attempt changing more than `max_changed_fraction` of the lines of the content it
+//!   started from (after the autofixes), and more
+//!   than `min_changed_lines` lines, is rejected and the next prompt carries a preservation
+//!   warning ([`edits::check_size`]);
 //! - every candidate is re-validated ([`Validators::check_candidate`]); the attempt after a
 //!   checked candidate works on that candidate and its findings;
 //! - the result is the content with the fewest findings seen (the original included) — this
@@ -23,8 +32,13 @@
 //!   preexisting or environment finding is never sent to the model, and an attempt succeeds
 //!   when the introduced findings reach zero.
 
+pub mod autofix;
+pub mod candidates;
 pub mod edits;
 pub mod improve;
+pub mod examples;
+pub mod fastcheck;
+pub mod pysrc;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +62,8 @@ pub struct RepairSettings {
     /// Largest fraction of the original's lines an attempt may change (see
     /// [`edits::changed_fraction`]).
     pub max_changed_fraction: f64,
+    /// A change of at most this many lines is always allowed (see [`edits::check_size`]).
+    pub min_changed_lines: usize,
     /// Completion token cap per attempt.
     pub max_tokens: u32,
     /// Sampling temperature.
@@ -137,26 +153,176 @@ struct PromptCtx<'a> {
     edit_error: Option<&'a str>,
 }
 
-/// Runs the loop on `file`, whose current content `original` has `findings` (see the module
-/// invariants; findings that are not [`repairable`] are dropped here).
+/// What the plan says about the file under repair; the default knows nothing (then the
+/// trailing-junk fix treats every name it would drop as named, and no examples run).
+#[derive(Debug, Clone, Default)]
+pub struct PlanHints {
+    /// Symbols the file's description names ([`pysrc::named_symbols`]).
+    pub named: Vec<pysrc::NamedSymbol>,
+    /// The examples for the file ([`PlanHints::for_file`]).
+    pub examples: Vec<examples::Example>,
+    /// Runs them (`None`: not run).
+    pub runner: Option<examples::ExampleRunner>,
+}
+
+impl PlanHints {
+    /// The hints for `file` of `plan`: the symbols its description names, the examples of its
+    /// description and those of plan.md that call one of those symbols, and a runner using
+    /// the Python the validators use for `repo`, in `sandbox` (the validators' own).
+    pub fn for_file(
+        plan: &crate::plan::Plan,
+        file: &RelPath,
+        repo: &std::path::Path,
+        sandbox: &crate::sandbox::Sandbox,
+    ) -> Self {
+        let Some(entry) = plan.entry(file) else { return Self::default() };
+        let named = pysrc::named_symbols(&entry.description);
+        let mut examples = examples::extract(&entry.description);
+        for e in examples::extract(&plan.plan_md) {
+            let calls_named = named.iter().any(|s| examples::calls(&e, &s.name));
+            if calls_named && !examples.contains(&e) {
+                examples.push(e);
+            }
+        }
+        let runner = if family(file) == Family::Python && !examples.is_empty() {
+            examples::ExampleRunner::discover(repo, sandbox.clone())
+        } else {
+            None
+        };
+        Self { named, examples, runner }
+    }
+}
+
+/// [`repair_file_with`] without plan hints.
 ///
 /// # Errors
-/// [`RepairError`]: a provider failure or cancellation, a broken template, or a shadow tree
-/// failure. Findings that survive are not an error.
+/// As [`repair_file_with`].
 pub async fn repair_file(
     ctx: &RepairCtx<'_>,
     file: &RelPath,
     original: &str,
     findings: Vec<ValidationReport>,
 ) -> Result<RepairOutcome, RepairError> {
+    repair_file_with(ctx, file, original, findings, &PlanHints::default()).await
+}
+
+/// The findings on `content`: those the validators report as introduced
+/// ([`Validators::check_candidate`], [`crate::validate::Validation::introduced`]) and the
+/// failing examples of `hints`.
+async fn findings_on(
+    ctx: &RepairCtx<'_>,
+    hints: &PlanHints,
+    file: &RelPath,
+    content: &str,
+) -> Result<Vec<ValidationReport>, RepairError> {
+    let mut reports = ctx.validators.check_candidate(ctx.shadow, file, content, STEP).await?.introduced();
+    if let Some(runner) = &hints.runner
+        && let Ok(o) = runner.run(ctx.shadow, file, content, &hints.examples).await
+    {
+        reports.extend(o.reports(file, STEP));
+    }
+    Ok(reports)
+}
+
+fn autofix_record(file: &RelPath, attempt: u32, step: autofix::Step, errors_in: &[ValidationReport]) -> RepairAttempt {
+    RepairAttempt {
+        step: STEP.into(),
+        file: file.to_string(),
+        attempt,
+        errors_in: errors_in.to_vec(),
+        errors_out: errors_in.to_vec(),
+        success: false,
+        input_tokens: 0,
+        output_tokens: 0,
+        kind: crate::report::AttemptKind::Autofix,
+        fix: Some(step.name().to_owned()),
+        rejected: None,
+    }
+}
+
+/// The deterministic fixes on `content` with `errors` (see the module docs); returns the
+/// content and findings after the kept fixes, and one attempt per fix that changed something.
+async fn run_autofixes(
+    ctx: &RepairCtx<'_>,
+    hints: &PlanHints,
+    file: &RelPath,
+    content: &str,
+    errors: Vec<ValidationReport>,
+) -> Result<(String, Vec<ValidationReport>, Vec<RepairAttempt>), RepairError> {
+    let fast = fastcheck::FastCheck::for_validators(ctx.validators, ctx.shadow);
+    let (mut current, mut errors) = (content.to_owned(), errors);
+    let mut attempts: Vec<RepairAttempt> = Vec::new();
+    for step in autofix::Step::ALL {
+        if errors.is_empty() {
+            break;
+        }
+        let undefined = autofix::undefined_names(errors.iter().map(|e| (e.code.as_str(), e.message.as_str())));
+        let next = match step.apply(&fast, file, &current, &hints.named, &undefined).await {
+            Ok(Some(n)) => n,
+            Ok(None) | Err(_) => continue,
+        };
+        let mut record = autofix_record(file, attempts.len() as u32 + 1, step, &errors);
+        let found = findings_on(ctx, hints, file, &next).await?;
+        // Kept when it removes findings (runaway repetition: when it adds none); a fix that
+        // changes nothing the validators count (ruff dropping a preexisting unused import) is
+        // not applied at all.
+        let keep = found.len() < errors.len() || (step == autofix::Step::Repetition && found.len() <= errors.len());
+        if !keep && found.len() == errors.len() {
+            continue;
+        }
+        record.errors_out = found.clone();
+        record.success = found.is_empty();
+        if keep {
+            current = next;
+            errors = found;
+        } else {
+            record.rejected = Some(format!("the fix left {} findings where there were {}", found.len(), errors.len()));
+        }
+        (ctx.on_attempt)(&record);
+        attempts.push(record);
+    }
+    Ok((current, errors, attempts))
+}
+
+/// Runs the loop on `file`, whose current content `original` has `findings`, with what the
+/// plan says about it (see the module docs and invariants; findings that are not
+/// [`repairable`] are dropped here).
+///
+/// # Errors
+/// [`RepairError`]: a provider failure or cancellation, a broken template, or a shadow tree
+/// failure. Findings that survive are not an error.
+pub async fn repair_file_with(
+    ctx: &RepairCtx<'_>,
+    file: &RelPath,
+    original: &str,
+    findings: Vec<ValidationReport>,
+    hints: &PlanHints,
+) -> Result<RepairOutcome, RepairError> {
     let s = ctx.settings;
+    let mut findings: Vec<ValidationReport> = findings.into_iter().filter(repairable).collect();
+    if let Some(runner) = &hints.runner
+        && let Ok(o) = runner.run(ctx.shadow, file, original, &hints.examples).await
+    {
+        findings.extend(o.reports(file, STEP));
+    }
+    let (fixed, findings, mut attempts) = run_autofixes(ctx, hints, file, original, findings).await?;
+    let start = fixed.as_str();
+    if findings.is_empty() {
+        ctx.shadow.overlay(file, start.as_bytes())?;
+        return Ok(RepairOutcome {
+            file: file.clone(),
+            changed: start != original,
+            content: start.to_owned(),
+            remaining: findings,
+            attempts,
+        });
+    }
     let fence = lang::file_type(file).fence;
     let system = ctx.prompts.render(system_template(file), &serde_json::json!({ "path": file.as_str() }))?;
-    let findings: Vec<ValidationReport> = findings.into_iter().filter(repairable).collect();
-    let mut current = original.to_owned();
+    let mut current = start.to_owned();
     let mut errors = findings.clone();
-    let mut best = (original.to_owned(), findings);
-    let mut attempts: Vec<RepairAttempt> = Vec::new();
+    let mut best = (start.to_owned(), findings);
+    let autofixes = attempts.len() as u32;
     let mut warning = false;
     let mut edit_error: Option<String> = None;
     for attempt in 1..=s.max_attempts.max(1) {
@@ -200,7 +366,7 @@ pub async fn repair_file(
         let mut record = RepairAttempt {
             step: STEP.into(),
             file: file.to_string(),
-            attempt,
+            attempt: autofixes + attempt,
             errors_in: errors.clone(),
             errors_out: errors.clone(),
             success: false,
@@ -223,24 +389,18 @@ pub async fn repair_file(
                 edit_error = Some(e);
             }
             Ok(c) => {
-                let frac = edits::changed_fraction(original, &c);
-                if frac > s.max_changed_fraction {
-                    record.rejected = Some(format!(
-                        "changed {:.0}% of the file's lines (limit {:.0}%)",
-                        frac * 100.0,
-                        s.max_changed_fraction * 100.0
-                    ));
+                if let Err(why) = edits::check_size(start, &c, s.max_changed_fraction, s.min_changed_lines) {
+                    record.rejected = Some(why);
                     warning = true;
                 } else {
-                    let v = ctx.validators.check_candidate(ctx.shadow, file, &c, STEP).await?;
-                    let introduced = v.introduced();
-                    record.errors_out = introduced.clone();
-                    record.success = introduced.is_empty();
-                    if introduced.len() < best.1.len() {
-                        best = (c.clone(), introduced.clone());
+                    let found = findings_on(ctx, hints, file, &c).await?;
+                    record.errors_out = found.clone();
+                    record.success = found.is_empty();
+                    if found.len() < best.1.len() {
+                        best = (c.clone(), found.clone());
                     }
                     current = c;
-                    errors = introduced;
+                    errors = found;
                 }
             }
         }

@@ -137,6 +137,7 @@ pub const TABLE: &[(&str, &str, Category)] = &[
     ("go_vet", "missing_package", Category::MissingImport),
     ("go_vet", "module_not_downloaded", Category::Environment),
     ("go_vet", "cannot_use", Category::TypeMismatch),
+    ("examples", "", Category::TestFailure),
 ];
 
 /// The category of a finding with `code` from `tool` (see the module invariant).
@@ -211,6 +212,7 @@ mod tests {
             ("tsc", "TS2307", MissingImport),
             ("tsc", "TS2322", TypeMismatch),
             ("tsc", "TS2345", TypeMismatch),
+            ("examples", "example", TestFailure),
             // Seed: ast.
             ("ast", "SyntaxError", Syntax),
             // Extensions.

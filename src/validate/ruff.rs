@@ -32,6 +32,15 @@ pub fn stdin_args(rel: &str) -> Vec<String> {
     a
 }
 
+/// Arguments for applying ruff's safe fixes (the same rules as [`args`]) to stdin as the file
+/// `rel`: `check --fix-only` prints the fixed source on stdout (unsafe fixes stay off).
+pub fn fix_args(rel: &str) -> Vec<String> {
+    ["check", "--select", "F,E9", "--fix-only", "--no-cache", "--stdin-filename", rel, "-"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
 #[derive(Deserialize)]
 struct Location {
     row: u32,

@@ -201,8 +201,9 @@ impl Run {
             on_attempt: &on_attempt,
             notices: &notices,
         };
+        let hints = repair::PlanHints::for_file(&self.plan, path, &env.repo, c.validators.sandbox());
         let started = Instant::now();
-        let outcome = match repair::repair_file(&ctx, path, &original, findings).await {
+        let outcome = match repair::repair_file_with(&ctx, path, &original, findings, &hints).await {
             Ok(o) => o,
             Err(RepairError::Broker(BrokerError::Cancelled)) => return Err(Fail::cancelled()),
             Err(RepairError::Broker(e)) => {
@@ -226,6 +227,7 @@ impl Run {
         RepairSettings {
             max_attempts: rcfg.max_attempts.max(1),
             max_changed_fraction: rcfg.max_changed_fraction,
+            min_changed_lines: rcfg.min_changed_lines,
             max_tokens: self.env.settings.generate.max_tokens,
             temperature: self.env.settings.generate.temperature,
         }
