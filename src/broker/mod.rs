@@ -12,6 +12,7 @@
 
 pub mod anthropic;
 pub mod build;
+pub mod grammar;
 pub mod http;
 #[cfg(feature = "local")]
 pub mod local;
