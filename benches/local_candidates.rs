@@ -1,7 +1,7 @@
 //! Best-of-N candidates on the embedded model: for small one-function plans, the codegen
 //! request (the real templates and the whole-file grammar, `[providers.local]` limits) sampled
 //! with N distinct seeds ([`ChatRequest::candidate`]), timed per candidate, each candidate
-//! checked with the fast verifiers (Python's `ast.parse`, `ruff check` on stdin, the
+//! checked with the fast verifiers (Python's `ast.parse`, `ruff check --select F,E9` on stdin, as the validator runs it, the
 //! plan-named function present).
 //!
 //! Reports, for N = 1, 2, 3 and each temperature: seconds per file (the N candidates run one
@@ -12,7 +12,7 @@
 //!
 //! Run: `cargo bench --bench local_candidates` (needs the default model and `.venv/bin/ruff`
 //! from `.ci/install-validators.sh`). `BENCH_TEMPS=0.2,0.8` sets the temperatures,
-//! `BENCH_THREADS` the llama.cpp threads. Prints the markdown table docs/bench-local.md records.
+//! `BENCH_THREADS` the llama.cpp threads, `BENCH_PLANS` how many of the plans to run, `BENCH_SHOW=1` prints every reply. Prints the markdown table docs/bench-local.md records.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -83,8 +83,19 @@ fn run_ok(cmd: &mut Command, input: &str) -> bool {
 /// The fast verifiers: the block parses, ruff finds nothing, the named function is defined.
 fn clean(content: &str, function: &str) -> bool {
     let parses = run_ok(Command::new("python3").args(["-c", "import ast,sys; ast.parse(sys.stdin.read())"]), content);
-    let ruff =
-        run_ok(Command::new(".venv/bin/ruff").args(["check", "--quiet", "--stdin-filename", "x.py", "-"]), content);
+    let ruff = run_ok(
+        Command::new(".venv/bin/ruff").args([
+            "check",
+            "--select",
+            "F,E9",
+            "--no-cache",
+            "--quiet",
+            "--stdin-filename",
+            "x.py",
+            "-",
+        ]),
+        content,
+    );
     parses && ruff && content.contains(&format!("def {function}("))
 }
 
@@ -100,6 +111,7 @@ fn main() {
         .split(',')
         .filter_map(|t| t.trim().parse().ok())
         .collect();
+    let n_plans = std::env::var("BENCH_PLANS").ok().and_then(|v| v.parse().ok()).unwrap_or(PLANS.len());
     let settings = LocalSettings {
         model_path: None,
         threads,
@@ -117,7 +129,7 @@ fn main() {
     let mut samples: Vec<Vec<Vec<Sample>>> = Vec::new();
     for &t in &temps {
         let mut per_plan = Vec::new();
-        for (path, function, description) in PLANS {
+        for (path, function, description) in PLANS.into_iter().take(n_plans) {
             let base = request(&prompts, path, description);
             let mut v = Vec::new();
             for i in 0..SEEDS {
@@ -128,6 +140,9 @@ fn main() {
                 let content = reply::fenced_blocks(&r.text).into_iter().next().map(|b| b.content).unwrap_or_default();
                 let ok = clean(&content, function);
                 eprintln!("t={t} {path} seed#{i}: {secs:.1}s {} tokens clean={ok}", r.usage.output_tokens);
+                if std::env::var_os("BENCH_SHOW").is_some() {
+                    eprintln!("{}", r.text);
+                }
                 v.push(Sample { secs, gen_tokens: r.usage.output_tokens, clean: ok, text: r.text });
             }
             per_plan.push(v);
