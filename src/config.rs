@@ -3,9 +3,14 @@
 //! TOML tables merge key by key, so a repo file can change one provider's model without
 //! restating the rest.
 //!
-//! Invariant: a config names API keys only by the environment variable that holds them
-//! (`api_key_env`); a key's value is read from the environment when a provider is built and is
-//! never stored here, printed, or written anywhere.
+//! Invariants:
+//! - a config names API keys only by the environment variable that holds them (`api_key_env`);
+//!   a key's value is read from the environment when a provider is built and is never stored
+//!   here, printed, or written anywhere;
+//! - a repo file is untrusted data: the keys in [`trust::TRUST_REQUIRED`] are dropped from it
+//!   (and reported in [`Sources::ignored`]) unless the user trusted the file as it is now.
+
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,11 +44,16 @@ pub struct ProviderConfig {
     pub idle_timeout_secs: Option<f64>,
     /// Retries after the first attempt (default 2).
     pub max_retries: Option<u32>,
+    /// Most response-body bytes one call may read (default 32 MiB; HTTP providers).
+    pub max_reply_bytes: Option<u64>,
+    /// Longest wall time of one call, seconds (default 1200; HTTP providers).
+    pub deadline_secs: Option<f64>,
     /// For `local`: the GGUF file (default: the pulled SmolLM2).
     pub model_path: Option<PathBuf>,
     /// For `local`: inference threads (default: the number of cores).
     pub threads: Option<usize>,
-    /// For `local`: context window in tokens.
+    /// For `local` and `ollama`: context window in tokens (Ollama's `num_ctx`, sent with every
+    /// request; default 8192 for both).
     pub n_ctx: Option<u32>,
     /// For `local`: repetition penalty (default 1.1; 1.0 turns it off).
     pub repeat_penalty: Option<f32>,
@@ -123,14 +133,15 @@ pub struct Config {
     pub model: Option<String>,
     /// Concurrent codegen requests within a wave.
     pub concurrency: usize,
-    /// Token budget of a context package (estimated, see `context::approx_tokens`).
-    pub context_budget_tokens: usize,
+    /// Token budget of a context package (estimated, see `context::approx_tokens`); unset:
+    /// sized to the model ([`Config::limits_for`]).
+    pub context_budget_tokens: Option<usize>,
     /// Files listed in the repo summary at most.
     pub repo_summary_max_files: usize,
     /// `modify` targets with more lines get SEARCH/REPLACE edits.
     pub edit_threshold_lines: usize,
-    /// Completion token cap per request.
-    pub max_tokens: u32,
+    /// Completion token cap per request; unset: sized to the model ([`Config::limits_for`]).
+    pub max_tokens: Option<u32>,
     /// Sampling temperature.
     pub temperature: Option<f32>,
     /// Nucleus sampling.
@@ -159,10 +170,10 @@ impl Default for Config {
             provider: None,
             model: None,
             concurrency: 4,
-            context_budget_tokens: 16_000,
+            context_budget_tokens: None,
             repo_summary_max_files: 300,
             edit_threshold_lines: 400,
-            max_tokens: 4096,
+            max_tokens: None,
             temperature: Some(0.2),
             top_p: None,
             seed: None,
@@ -177,14 +188,7 @@ impl Default for Config {
     }
 }
 
-/// Cap on `max_tokens` for the `local` kind unless its provider table sets its own: the default
-/// model is a 135M-parameter CPU model with an 8k window that tends to ramble.
-pub const LOCAL_MAX_TOKENS: u32 = 1024;
-
-/// Cap on `context_budget_tokens` for the `local` kind unless its provider table sets its own: a
-/// budget that fits the window with room for the reply, and keeps prompt evaluation on a CPU to
-/// seconds.
-pub const LOCAL_CONTEXT_BUDGET_TOKENS: usize = 3072;
+pub use crate::broker::windows::{LOCAL_CONTEXT_BUDGET_TOKENS, LOCAL_MAX_TOKENS};
 
 /// Request limits for the provider that writes the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,20 +200,31 @@ pub struct Limits {
 }
 
 impl Config {
-    /// The limits for requests to `provider` (a configured name or a kind): its table's
-    /// `max_tokens` / `context_budget_tokens` when set; else the top-level values, capped at
-    /// [`LOCAL_MAX_TOKENS`] / [`LOCAL_CONTEXT_BUDGET_TOKENS`] for the `local` kind.
+    /// The limits for requests to `provider` (a configured name or a kind), each from the first
+    /// that sets it: the provider table's `max_tokens` / `context_budget_tokens`; the top-level
+    /// ones (capped at [`LOCAL_MAX_TOKENS`] / [`LOCAL_CONTEXT_BUDGET_TOKENS`] for the `local`
+    /// kind); the defaults sized to the provider's model and window
+    /// ([`crate::broker::windows::default_limits`]).
     pub fn limits_for(&self, provider: &str) -> Limits {
         let pc = self.providers.get(provider);
         let kind = pc.and_then(|p| p.kind.as_deref()).unwrap_or(provider);
-        let (mut max_tokens, mut budget) = (self.max_tokens, self.context_budget_tokens);
+        let configured_model = match &self.provider {
+            Some(p) if p != provider => None,
+            _ => self.model.as_deref(),
+        };
+        let model = configured_model
+            .or_else(|| pc.and_then(|p| p.model.as_deref()))
+            .unwrap_or_else(|| crate::broker::windows::default_model(kind));
+        let (sized_tokens, sized_budget) =
+            crate::broker::windows::default_limits(kind, model, pc.and_then(|p| p.n_ctx));
+        let (mut top_tokens, mut top_budget) = (self.max_tokens, self.context_budget_tokens);
         if kind == "local" {
-            max_tokens = max_tokens.min(LOCAL_MAX_TOKENS);
-            budget = budget.min(LOCAL_CONTEXT_BUDGET_TOKENS);
+            top_tokens = top_tokens.map(|t| t.min(LOCAL_MAX_TOKENS));
+            top_budget = top_budget.map(|b| b.min(LOCAL_CONTEXT_BUDGET_TOKENS));
         }
         Limits {
-            max_tokens: pc.and_then(|p| p.max_tokens).unwrap_or(max_tokens),
-            context_budget_tokens: pc.and_then(|p| p.context_budget_tokens).unwrap_or(budget),
+            max_tokens: pc.and_then(|p| p.max_tokens).or(top_tokens).unwrap_or(sized_tokens),
+            context_budget_tokens: pc.and_then(|p| p.context_budget_tokens).or(top_budget).unwrap_or(sized_budget),
         }
     }
 }
@@ -257,6 +272,8 @@ pub struct Sources {
     pub user: Option<PathBuf>,
     /// The repo's `.ai-tools.toml`, when it exists.
     pub repo: Option<PathBuf>,
+    /// Keys of the repo file ignored because it is not trusted; the caller shows this once.
+    pub ignored: Option<trust::Ignored>,
 }
 
 /// The user's config file path: `<config dir>/ai-tools/config.toml`.
@@ -283,18 +300,30 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
 }
 
-fn read_table(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ConfigError::Io { path: path.to_path_buf(), source }),
-    };
-    let parsed: toml::Table = toml::from_str(&text).map_err(|e| parse_error(path, &text, &e))?;
-    // Check the file on its own too, so an unknown key is reported against its own file.
-    if let Err(e) = toml::from_str::<Config>(&text) {
-        return Err(parse_error(path, &text, &e));
+fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Io { path: path.to_path_buf(), source }),
     }
-    Ok(Some(parsed))
+}
+
+fn read_table(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
+    read_text(path)?.map(|text| parse_table(path, &text)).transpose()
+}
+
+/// Checks `text`, the contents of the config file `path`, as a config layer (TOML, known keys,
+/// right types) and returns its table.
+///
+/// # Errors
+/// [`ConfigError::Parse`] with the file, line and column.
+pub fn parse_table(path: &Path, text: &str) -> Result<toml::Table, ConfigError> {
+    let parsed: toml::Table = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
+    // Check the file on its own too, so an unknown key is reported against its own file.
+    if let Err(e) = toml::from_str::<Config>(text) {
+        return Err(parse_error(path, text, &e));
+    }
+    Ok(parsed)
 }
 
 fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
@@ -303,12 +332,25 @@ fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
 }
 
 /// Loads defaults < `user` < `repo_file` < environment (`AI_TOOLS_PROVIDER`, `AI_TOOLS_MODEL`,
-/// `AI_TOOLS_CONCURRENCY`, `AI_TOOLS_MODEL_PATH`, `AI_TOOLS_THEME`). Flags are applied by the
-/// caller on the result.
+/// `AI_TOOLS_CONCURRENCY`, `AI_TOOLS_MODEL_PATH`, `AI_TOOLS_THEME`), checking the repo file
+/// against the user's trust store ([`trust::TrustStore::user`]). Flags are applied by the
+/// caller on the result; [`Sources::ignored`] is for the caller to show.
 ///
 /// # Errors
 /// [`ConfigError`] naming the file (with line and column) or variable at fault.
 pub fn load(user: Option<&Path>, repo_file: Option<&Path>) -> Result<(Config, Sources), ConfigError> {
+    load_with_trust(user, repo_file, trust::TrustStore::user().ok().as_ref())
+}
+
+/// [`load`] with an explicit trust store; with none, the repo file is untrusted.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with_trust(
+    user: Option<&Path>,
+    repo_file: Option<&Path>,
+    store: Option<&trust::TrustStore>,
+) -> Result<(Config, Sources), ConfigError> {
     let mut table = toml::Table::try_from(Config::default()).unwrap_or_default();
     let mut sources = Sources::default();
     if let Some(p) = user
@@ -318,8 +360,15 @@ pub fn load(user: Option<&Path>, repo_file: Option<&Path>) -> Result<(Config, So
         sources.user = Some(p.to_path_buf());
     }
     if let Some(p) = repo_file
-        && let Some(t) = read_table(p)?
+        && let Some(text) = read_text(p)?
     {
+        let mut t = parse_table(p, &text)?;
+        if !store.is_some_and(|s| s.is_trusted(p, text.as_bytes())) {
+            let keys = trust::strip_guarded(&mut t);
+            if !keys.is_empty() {
+                sources.ignored = Some(trust::Ignored { file: p.to_path_buf(), keys });
+            }
+        }
         merge(&mut table, t);
         sources.repo = Some(p.to_path_buf());
     }
@@ -394,14 +443,31 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_sized_to_the_model_unless_configured() {
+        let mut c = Config::default();
+        // Claude Sonnet 4.5 (the anthropic default) has a 200k window.
+        assert_eq!(c.limits_for("anthropic"), Limits { max_tokens: 16_384, context_budget_tokens: 100_000 });
+        c.model = Some("gpt-4o".into());
+        c.provider = Some("openai".into());
+        assert_eq!(c.limits_for("openai").context_budget_tokens, 83_712);
+        c.providers.insert(
+            "ol".into(),
+            ProviderConfig { kind: Some("ollama".into()), n_ctx: Some(32_768), ..ProviderConfig::default() },
+        );
+        assert_eq!(c.limits_for("ol"), Limits { max_tokens: 4096, context_budget_tokens: 21_504 });
+        c.context_budget_tokens = Some(9_000);
+        c.max_tokens = Some(1_000);
+        assert_eq!(c.limits_for("openai"), Limits { max_tokens: 1_000, context_budget_tokens: 9_000 });
+    }
+
+    #[test]
     fn local_providers_get_smaller_limits_unless_their_table_sets_them() {
         let mut c = Config::default();
-        assert_eq!(c.limits_for("anthropic"), Limits { max_tokens: 4096, context_budget_tokens: 16_000 });
         assert_eq!(
             c.limits_for("local"),
             Limits { max_tokens: LOCAL_MAX_TOKENS, context_budget_tokens: LOCAL_CONTEXT_BUDGET_TOKENS }
         );
-        c.max_tokens = 256;
+        c.max_tokens = Some(256);
         assert_eq!(c.limits_for("local").max_tokens, 256);
         c.providers.insert(
             "big-gguf".into(),
@@ -411,6 +477,33 @@ mod tests {
             c.limits_for("big-gguf"),
             Limits { max_tokens: 8000, context_budget_tokens: LOCAL_CONTEXT_BUDGET_TOKENS }
         );
+    }
+
+    #[test]
+    fn an_untrusted_repo_file_cannot_redirect_a_provider_or_pick_its_key() {
+        let t = tempfile::tempdir().unwrap();
+        let user = t.path().join("user.toml");
+        let repo = t.path().join(".ai-tools.toml");
+        std::fs::write(&user, "[providers.openai]\nbase_url = \"https://api.openai.com/v1\"\n").unwrap();
+        std::fs::write(
+            &repo,
+            "[providers.openai]\nbase_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"GITHUB_TOKEN\"\nmodel = \"gpt-4o\"\n",
+        )
+        .unwrap();
+        let store = trust::TrustStore::at(t.path().join("state/trusted.json"));
+        let (c, s) = load_with_trust(Some(&user), Some(&repo), Some(&store)).unwrap();
+        let p = &c.providers["openai"];
+        assert_eq!(p.base_url.as_deref(), Some("https://api.openai.com/v1"));
+        assert_eq!(p.api_key_env, None);
+        assert_eq!(p.model.as_deref(), Some("gpt-4o"), "harmless keys still apply");
+        let ignored = s.ignored.unwrap();
+        assert_eq!(ignored.keys, ["providers.openai.api_key_env", "providers.openai.base_url"]);
+        assert!(ignored.to_string().contains(".ai-tools.toml"), "{ignored}");
+
+        store.trust(&repo, &std::fs::read(&repo).unwrap()).unwrap();
+        let (c, s) = load_with_trust(Some(&user), Some(&repo), Some(&store)).unwrap();
+        assert_eq!(c.providers["openai"].base_url.as_deref(), Some("http://127.0.0.1:9/v1"));
+        assert!(s.ignored.is_none());
     }
 
     #[test]

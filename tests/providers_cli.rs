@@ -115,7 +115,7 @@ fn configured_chain_falls_back_and_the_summary_says_so() {
         Reply::Sse(openai_text_stream(body))
     });
     std::fs::write(
-        r.join(".ai-tools.toml"),
+        user_config_file(r),
         format!(
             r#"[retry]
 base_delay_ms = 10
@@ -173,7 +173,7 @@ fn providers_lists_roles_and_checks_each_provider() {
         body: r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#.into(),
     });
     std::fs::write(
-        r.join(".ai-tools.toml"),
+        user_config_file(r),
         format!(
             "[providers.main]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n\n[providers.claude]\nkind = \"anthropic\"\nbase_url = \"{}\"\n\n[roles]\ncodegen = [\"main\"]\nrepair = [\"claude\", \"main\"]\n",
             good.url(),

@@ -150,7 +150,8 @@ fn crlf_files_and_files_without_a_final_newline() {
     accept(&fx, Selection::All);
     assert_eq!(fx.read("win.txt").unwrap(), new.as_bytes());
     assert_eq!(fx.read("tail.txt").unwrap(), b"a\nb\nC");
-    assert_eq!(fx.read("grow.txt").unwrap(), b"x\ny\nz\n");
+    // A modify keeps its base's final-newline state (materialize conforms the generated text).
+    assert_eq!(fx.read("grow.txt").unwrap(), b"x\ny\nz");
 }
 
 #[test]
@@ -360,8 +361,9 @@ fn hunks_lists_ids_headers_counts_and_states() {
 #[test]
 fn the_diff_line_view_numbers_old_and_new_lines() {
     let fx = Fx::plain();
-    fx.write("v.txt", "a\nb\nc\r\nd");
-    fx.generate(&[("v.txt", Some("a\nB\nc\r\nd\ne"))]);
+    // As many CRLF as LF lines: no dominant ending, so materialize keeps the generated ones.
+    fx.write("v.txt", "a\nb\nc\r\nd\r\ne");
+    fx.generate(&[("v.txt", Some("a\nB\nc\r\nd\r\ne\nf"))]);
     let h = &fx.hunks()[0].hunks[0];
     let rows: Vec<(Option<usize>, Option<usize>, &str, bool, bool)> =
         h.lines.iter().map(|l| (l.old, l.new, l.text.as_str(), l.crlf, l.no_newline)).collect();
@@ -372,9 +374,10 @@ fn the_diff_line_view_numbers_old_and_new_lines() {
             (Some(2), None, "b", false, false),
             (None, Some(2), "B", false, false),
             (Some(3), Some(3), "c", true, false),
-            (Some(4), None, "d", false, true),
-            (None, Some(4), "d", false, false),
-            (None, Some(5), "e", false, true),
+            (Some(4), Some(4), "d", true, false),
+            (Some(5), None, "e", false, true),
+            (None, Some(5), "e", false, false),
+            (None, Some(6), "f", false, true),
         ]
     );
 }
@@ -405,7 +408,7 @@ async fn the_actor_answers_review_commands_with_events() {
     handle.send(Command::SetHunks(vec![(ids[1].clone(), false)]));
     let Event::HunksMarked { hunks } = next().await else { panic!("expected marks") };
     assert_eq!(hunks[0].state, HunkState::Rejected);
-    handle.send(Command::Accept { hunks: None, commit: false, message: None });
+    handle.send(Command::Accept { selection: ai_tools::review::Selection::Accepted, commit: false, message: None });
     assert!(matches!(next().await, Event::DiffReady { .. }));
     let Event::Accepted { report, exit_code, .. } = next().await else { panic!("expected accepted") };
     assert_eq!((report.hunks.clone(), exit_code), (vec![ids[0].clone()], 0));
@@ -418,6 +421,16 @@ async fn the_actor_answers_review_commands_with_events() {
     assert_eq!(files[0].hunks.len(), 2);
     handle.send(Command::Undo);
     assert!(matches!(next().await, Event::Rejected { .. }));
+    // A front end that needs the answer gets it on the command's reply channel: the events the
+    // command published, the refusal and its exit code.
+    let answer = handle.request(Command::Undo).await;
+    assert_eq!(answer.exit_code, 2, "nothing to undo is bad input");
+    assert!(answer.error.as_deref().is_some_and(|e| e.contains("undo")), "{answer:?}");
+    assert!(matches!(answer.events.as_slice(), [Event::Rejected { .. }]));
+    assert!(matches!(next().await, Event::Rejected { .. }), "the refusal is published too");
+    let answer = handle.request(Command::Snapshot).await;
+    assert_eq!(answer.exit_code, 0);
+    assert!(answer.find(|e| if let Event::Hunks { files } = e { Some(files.len()) } else { None }) == Some(1));
     handle.send(Command::Shutdown);
     join.await.unwrap();
 }

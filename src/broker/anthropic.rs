@@ -14,27 +14,23 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use crate::broker::Provider;
-use crate::broker::http::{self, SseReader, Timeouts};
+use crate::broker::base::{ApiKey, HttpBase, StreamLimits};
+use crate::broker::http::{self, Timeouts, Wire};
 use crate::broker::openai::parse_arguments;
 use crate::broker::types::{
     Capabilities, ChatRequest, ChatResponse, DeltaSink, ErrorKind, ProviderError, StreamDelta, ToolCall, ToolChoice,
 };
 
-/// The Anthropic provider.
+/// The Anthropic provider: an [`HttpBase`] speaking the Messages API. Its `Debug` cannot
+/// print the key ([`crate::broker::base::ApiKey`]).
 #[derive(Debug, Clone)]
 pub struct AnthropicProvider {
-    name: String,
-    base_url: String,
-    api_key: String,
-    key_env: Option<String>,
-    model: String,
-    timeouts: Timeouts,
-    client: reqwest::Client,
+    base: HttpBase,
 }
 
 impl AnthropicProvider {
     /// A provider called `name` at `base_url` (e.g. `https://api.anthropic.com`) using `api_key`
-    /// (read from `key_env`).
+    /// (read from `key_env`), with default [`StreamLimits`].
     ///
     /// # Errors
     /// [`ErrorKind::Config`] when the HTTP client cannot be built.
@@ -46,21 +42,22 @@ impl AnthropicProvider {
         model: &str,
         timeouts: Timeouts,
     ) -> Result<Self, ProviderError> {
-        Ok(Self {
-            name: name.to_owned(),
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            api_key,
-            key_env,
-            model: model.to_owned(),
-            timeouts,
-            client: http::client(name, &timeouts)?,
-        })
+        Ok(Self { base: HttpBase::new(name, base_url, Some(api_key), key_env, model, timeouts)? })
+    }
+
+    /// The same provider with `limits`.
+    pub fn with_limits(self, limits: StreamLimits) -> Self {
+        Self { base: self.base.with_limits(limits) }
+    }
+
+    fn key(&self) -> &str {
+        self.base.key().map_or("", ApiKey::expose)
     }
 
     fn body(&self, req: &ChatRequest) -> Value {
         let messages = req.wire_messages(false);
         let mut body = json!({
-            "model": self.model,
+            "model": self.base.model(),
             "max_tokens": req.max_tokens,
             "messages": messages,
             "stream": true,
@@ -99,38 +96,47 @@ enum Block {
 #[async_trait]
 impl Provider for AnthropicProvider {
     fn name(&self) -> &str {
-        &self.name
+        self.base.name()
     }
     fn kind(&self) -> &'static str {
         "anthropic"
     }
     fn model(&self) -> &str {
-        &self.model
+        self.base.model()
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities { tools: true, tool_choice: true }
     }
 
     async fn probe(&self) -> Result<String, ProviderError> {
-        let url = format!("{}/v1/models", self.base_url);
-        let headers = [("x-api-key", self.api_key.as_str()), ("anthropic-version", "2023-06-01")];
-        let v =
-            http::get_json(&self.name, &self.client, &url, &headers, &self.timeouts, self.key_env.as_deref()).await?;
+        let url = self.base.url("/v1/models");
+        let headers = [("x-api-key", self.key()), ("anthropic-version", "2023-06-01")];
+        let v = self.base.run(self.base.get_json(&url, &headers)).await?;
         Ok(format!("{} models listed at {}", http::count_models(&v), http::shown(&url)))
     }
 
     async fn stream(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
+        self.base.run(self.stream_once(req, sink)).await
+    }
+}
+
+impl AnthropicProvider {
+    async fn stream_once(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
         let rb = self
-            .client
-            .post(format!("{}/v1/messages", self.base_url))
-            .header("x-api-key", &self.api_key)
+            .base
+            .client()
+            .post(self.base.url("/v1/messages"))
+            .header("x-api-key", self.key())
             .header("anthropic-version", "2023-06-01")
             .json(&self.body(req));
-        let (headers, body) = http::send(&self.name, rb, &self.timeouts, self.key_env.as_deref()).await?;
-        let mut out =
-            ChatResponse { model: self.model.clone(), request_id: http::request_id(&headers), ..Default::default() };
+        let (headers, body) = self.base.send(rb, Wire::Sse).await?;
+        let mut out = ChatResponse {
+            model: self.base.model().to_owned(),
+            request_id: http::request_id(&headers),
+            ..Default::default()
+        };
         let mut blocks: BTreeMap<u64, Block> = BTreeMap::new();
-        let mut reader = SseReader::new(&self.name, body, self.timeouts);
+        let mut reader = self.base.sse(body, req);
         let mut stopped = false;
         while let Some(ev) = reader.next().await? {
             let Ok(v) = serde_json::from_str::<Value>(&ev.data) else { continue };
@@ -154,6 +160,7 @@ impl Provider for AnthropicProvider {
                     let block = match cb.get("type").and_then(Value::as_str) {
                         Some("text") => {
                             if let Some(t) = cb.get("text").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                                reader.delta()?;
                                 out.text.push_str(t);
                                 sink(StreamDelta::Text(t.to_owned()));
                             }
@@ -174,6 +181,7 @@ impl Provider for AnthropicProvider {
                     match d.get("type").and_then(Value::as_str) {
                         Some("text_delta") => {
                             if let Some(t) = d.get("text").and_then(Value::as_str) {
+                                reader.delta()?;
                                 out.text.push_str(t);
                                 sink(StreamDelta::Text(t.to_owned()));
                             }
@@ -182,6 +190,7 @@ impl Provider for AnthropicProvider {
                             if let (Some(Block::Tool { json, .. }), Some(p)) =
                                 (blocks.get_mut(&idx), d.get("partial_json").and_then(Value::as_str))
                             {
+                                reader.delta()?;
                                 json.push_str(p);
                             }
                         }
@@ -206,7 +215,7 @@ impl Provider for AnthropicProvider {
                 "error" => {
                     let err = &v["error"];
                     let mut e = ProviderError::new(
-                        &self.name,
+                        self.base.name(),
                         ErrorKind::StreamError,
                         err.get("message").and_then(Value::as_str).unwrap_or("error event").to_owned(),
                     );
@@ -218,7 +227,8 @@ impl Provider for AnthropicProvider {
             }
         }
         if !stopped {
-            let mut e = ProviderError::new(&self.name, ErrorKind::StreamCut, "the stream ended before `message_stop`");
+            let mut e =
+                ProviderError::new(self.base.name(), ErrorKind::StreamCut, "the stream ended before `message_stop`");
             e.request_id = out.request_id;
             return Err(e);
         }

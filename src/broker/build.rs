@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::broker::base::{DEFAULT_DEADLINE, DEFAULT_MAX_REPLY_BYTES, StreamLimits};
 use crate::broker::http::Timeouts;
 use crate::broker::{Broker, Price, Provider, ProviderEntry, Redactor, RetryPolicy, Role};
 use crate::config::{Config, ProviderConfig};
@@ -70,15 +71,6 @@ pub fn detect(env: EnvFn<'_>) -> &'static str {
     }
 }
 
-fn default_model(kind: &str) -> &'static str {
-    match kind {
-        "anthropic" => "claude-sonnet-4-5",
-        "openai" => "gpt-4o-mini",
-        "ollama" => "qwen2.5-coder:1.5b",
-        _ => "SmolLM2-135M-Instruct",
-    }
-}
-
 /// The role chains after applying `provider` overrides and detection.
 pub fn resolve_roles(cfg: &Config, env: EnvFn<'_>) -> BTreeMap<Role, Vec<String>> {
     let mut roles = BTreeMap::new();
@@ -126,7 +118,7 @@ pub fn build(cfg: &Config, env: EnvFn<'_>) -> Result<Broker, BuildError> {
         .into_iter()
         .flatten()
         {
-            add_url_secrets(&mut redactor, &url);
+            redactor.add_url_secrets(&url);
         }
         entries.push(entry);
     }
@@ -178,7 +170,7 @@ fn build_entry(
     let kind = kind_of(&name, &pc)?;
     let model = match (&cfg.model, &model_target) {
         (Some(m), Some(t)) if *t == name => m.clone(),
-        _ => pc.model.clone().unwrap_or_else(|| default_model(&kind).to_owned()),
+        _ => pc.model.clone().unwrap_or_else(|| crate::broker::windows::default_model(&kind).to_owned()),
     };
     let timeouts = Timeouts {
         connect: secs(pc.connect_timeout_secs, 10.0),
@@ -191,6 +183,10 @@ fn build_entry(
         _ => None,
     });
     let key = key_env.as_deref().and_then(env).filter(|k| !k.is_empty());
+    let limits = StreamLimits {
+        max_reply_bytes: pc.max_reply_bytes.filter(|b| *b > 0).unwrap_or(DEFAULT_MAX_REPLY_BYTES),
+        deadline: secs(pc.deadline_secs, DEFAULT_DEADLINE.as_secs_f64()),
+    };
     let provider: Arc<dyn Provider> = match kind.as_str() {
         "anthropic" => {
             let Some(k) = key.clone() else {
@@ -206,7 +202,8 @@ fn build_entry(
                 .unwrap_or_else(|| "https://api.anthropic.com".into());
             Arc::new(
                 crate::broker::anthropic::AnthropicProvider::new(&name, &base, k, key_env, &model, timeouts)
-                    .map_err(|e| BuildError::Provider(e.to_string()))?,
+                    .map_err(|e| BuildError::Provider(e.to_string()))?
+                    .with_limits(limits),
             )
         }
         "openai" => {
@@ -217,7 +214,8 @@ fn build_entry(
                 .unwrap_or_else(|| "https://api.openai.com/v1".into());
             Arc::new(
                 crate::broker::openai::OpenAiProvider::new(&name, &base, key.clone(), key_env, &model, timeouts)
-                    .map_err(|e| BuildError::Provider(e.to_string()))?,
+                    .map_err(|e| BuildError::Provider(e.to_string()))?
+                    .with_limits(limits),
             )
         }
         "ollama" => {
@@ -225,7 +223,9 @@ fn build_entry(
                 pc.base_url.clone().or_else(|| env("OLLAMA_HOST")).unwrap_or_else(|| "http://127.0.0.1:11434".into());
             Arc::new(
                 crate::broker::ollama::OllamaProvider::new(&name, &host, &model, timeouts)
-                    .map_err(|e| BuildError::Provider(e.to_string()))?,
+                    .map_err(|e| BuildError::Provider(e.to_string()))?
+                    .with_limits(limits)
+                    .with_num_ctx(pc.n_ctx.filter(|n| *n > 0).unwrap_or(crate::broker::ollama::DEFAULT_NUM_CTX)),
             )
         }
         _ => local_provider(&name, cfg, &pc)?,
@@ -245,18 +245,6 @@ fn build_entry(
         max_concurrency: pc.max_concurrency.unwrap_or(default_conc),
     };
     Ok((entry, key))
-}
-
-/// Registers the password and query values of a base URL (`https://user:token@host/?key=…`)
-/// as secrets, so they are redacted like API keys.
-fn add_url_secrets(r: &mut Redactor, url: &str) {
-    let Ok(u) = reqwest::Url::parse(url) else { return };
-    if let Some(p) = u.password() {
-        r.add(p);
-    }
-    for (_, v) in u.query_pairs() {
-        r.add(&v);
-    }
 }
 
 fn secs(v: Option<f64>, default: f64) -> Duration {

@@ -1,10 +1,14 @@
 //! HTTP plumbing shared by the remote providers: the client, status-to-error mapping with the
-//! retry headers, and reading an SSE or NDJSON stream under first-byte and idle timeouts.
+//! retry headers, the content-type check of a streaming reply, and reading an SSE or NDJSON
+//! stream under first-byte and idle timeouts and the reply caps ([`ReplyCaps`]).
 //!
-//! Invariant: nothing here logs or returns a request header; an API key lives only in the
-//! outgoing request.
+//! Invariants: nothing here logs or returns a request header; an API key lives only in the
+//! outgoing request. A success response whose body is not the expected stream (a proxy's JSON
+//! or HTML error page) is read, capped, as an error with its message, not as a cut stream.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -144,15 +148,43 @@ fn truncate(s: &str, n: usize) -> String {
 /// A stream of raw body chunks.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
 
-/// Sends `req`, waiting at most the first-byte timeout for response headers.
+/// The body framing a streaming request expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// Server-sent events (`text/event-stream`).
+    Sse,
+    /// Newline-delimited JSON (`application/x-ndjson`; any JSON type is read line by line).
+    Ndjson,
+}
+
+impl Wire {
+    /// Whether a response's `content-type` fits; a missing one is given the benefit of the
+    /// doubt (the parser reports what does not parse).
+    fn accepts(self, content_type: Option<&str>) -> bool {
+        let Some(ct) = content_type.map(str::to_ascii_lowercase) else { return true };
+        match self {
+            Wire::Sse => ct.contains("event-stream"),
+            Wire::Ndjson => ct.contains("json"),
+        }
+    }
+}
+
+/// Most bytes of a wrong-type success body read for its error message.
+const ERROR_BODY_CAP: usize = 64 * 1024;
+
+/// Sends `req`, waiting at most the first-byte timeout for response headers, and checks that a
+/// success response carries the `wire` content type.
 ///
 /// # Errors
-/// Timeout, transport or status errors as [`ProviderError`]s.
+/// Timeout, transport or status errors as [`ProviderError`]s; a success response of another
+/// content type becomes [`ErrorKind::Http`] with status 200 and the body's error message
+/// (JSON `error` object, HTML title, or the start of the text).
 pub async fn send(
     provider: &str,
     req: reqwest::RequestBuilder,
     t: &Timeouts,
     key_env: Option<&str>,
+    wire: Wire,
 ) -> Result<(HeaderMap, ByteStream), ProviderError> {
     let resp = match tokio::time::timeout(t.first_byte, req.send()).await {
         Err(_) => {
@@ -169,7 +201,143 @@ pub async fn send(
         return Err(status_error(provider, resp, key_env).await);
     }
     let headers = resp.headers().clone();
+    let ctype = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if !wire.accepts(ctype.as_deref()) {
+        return Err(wrong_type_error(provider, resp, ctype.as_deref().unwrap_or_default(), wire).await);
+    }
     Ok((headers, Box::pin(resp.bytes_stream())))
+}
+
+/// Reads (at most [`ERROR_BODY_CAP`] bytes of) a success body of the wrong content type as an
+/// error.
+async fn wrong_type_error(provider: &str, resp: reqwest::Response, ctype: &str, wire: Wire) -> ProviderError {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    let read = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= ERROR_BODY_CAP {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
+    body.truncate(ERROR_BODY_CAP);
+    let text = String::from_utf8_lossy(&body);
+    let (error_type, message) =
+        if ctype.to_ascii_lowercase().contains("html") { (None, html_message(&text)) } else { parse_error_body(&text) };
+    let expected = match wire {
+        Wire::Sse => "an event stream",
+        Wire::Ndjson => "an NDJSON stream",
+    };
+    let said = message.unwrap_or_else(|| truncate(&text, 300));
+    let mut e = ProviderError::new(
+        provider,
+        ErrorKind::Http,
+        format!("expected {expected} but got a `{ctype}` body (a proxy or gateway error?): {said}"),
+    );
+    e.status = Some(status);
+    e.error_type = error_type;
+    e.request_id = request_id(&headers);
+    e.should_retry = headers.get("x-should-retry").and_then(|v| v.to_str().ok()).map(|v| v.trim() == "true");
+    e
+}
+
+/// The `<title>` of an HTML page, else its text without tags, shortened.
+fn html_message(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>"))
+        && a + 7 <= b
+    {
+        let t = html[a + 7..b].trim();
+        if !t.is_empty() {
+            return Some(truncate(t, 300));
+        }
+    }
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!words.is_empty()).then(|| truncate(&words, 300))
+}
+
+/// Caps on one streamed reply: body bytes, and content deltas (each carries at least one
+/// token, so more deltas than the request's `max_tokens` means the server ignores it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyCaps {
+    /// Most body bytes read.
+    pub max_bytes: u64,
+    /// Most content deltas (text or tool-argument fragments) accepted.
+    pub max_deltas: u32,
+}
+
+/// Where the readers keep count against their [`ReplyCaps`].
+struct Tally {
+    provider: String,
+    caps: ReplyCaps,
+    deltas: u32,
+    over_bytes: Arc<AtomicBool>,
+}
+
+impl Tally {
+    /// Wraps `body` so it ends after `caps.max_bytes` bytes, flagging that it was cut.
+    fn new(provider: &str, body: ByteStream, caps: ReplyCaps) -> (Self, ByteStream) {
+        let over = Arc::new(AtomicBool::new(false));
+        let flag = over.clone();
+        let capped = body.scan(0u64, move |seen, item| {
+            if let Ok(b) = &item {
+                *seen += b.len() as u64;
+                if *seen > caps.max_bytes {
+                    flag.store(true, Ordering::Relaxed);
+                    return futures::future::ready(None);
+                }
+            }
+            futures::future::ready(Some(item))
+        });
+        (Self { provider: provider.to_owned(), caps, deltas: 0, over_bytes: over }, Box::pin(capped))
+    }
+
+    /// The byte-cap error, when the body was cut at the cap.
+    fn over_bytes(&self) -> Result<(), ProviderError> {
+        if self.over_bytes.load(Ordering::Relaxed) {
+            return Err(ProviderError::new(
+                &self.provider,
+                ErrorKind::Limit,
+                format!(
+                    "the reply went over {} bytes without ending (max_reply_bytes under [providers.{}])",
+                    self.caps.max_bytes, self.provider
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn delta(&mut self) -> Result<(), ProviderError> {
+        self.deltas = self.deltas.saturating_add(1);
+        if self.deltas > self.caps.max_deltas {
+            return Err(ProviderError::new(
+                &self.provider,
+                ErrorKind::Limit,
+                format!(
+                    "the reply went over the request's max_tokens ({}) without ending: the server does not honour the limit",
+                    self.caps.max_deltas
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One SSE event: its `event:` name (empty when absent) and `data:`.
@@ -182,28 +350,43 @@ pub struct SseEvent {
 }
 
 /// Reads SSE events from `body`, failing with a timeout when the first event takes longer than
-/// `t.first_byte` or a later one longer than `t.idle`. `Ok(None)` at the end of the body.
+/// `t.first_byte` or a later one longer than `t.idle`, and with [`ErrorKind::Limit`] past its
+/// [`ReplyCaps`]. `Ok(None)` at the end of the body.
 pub struct SseReader {
     inner: Pin<Box<dyn Stream<Item = Result<eventsource_stream::Event, String>> + Send>>,
     provider: String,
     t: Timeouts,
     seen: bool,
+    tally: Tally,
 }
 
 impl SseReader {
     /// Wraps a body stream.
-    pub fn new(provider: &str, body: ByteStream, t: Timeouts) -> Self {
+    pub fn new(provider: &str, body: ByteStream, t: Timeouts, caps: ReplyCaps) -> Self {
+        let (tally, body) = Tally::new(provider, body, caps);
         let inner = body.eventsource().map(|r| r.map_err(|e| e.to_string()));
-        Self { inner: Box::pin(inner), provider: provider.to_owned(), t, seen: false }
+        Self { inner: Box::pin(inner), provider: provider.to_owned(), t, seen: false, tally }
+    }
+
+    /// Counts one content delta (a text or tool-argument fragment) against the request's
+    /// `max_tokens`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Limit`] past the cap.
+    pub fn delta(&mut self) -> Result<(), ProviderError> {
+        self.tally.delta()
     }
 
     /// The next event.
     ///
     /// # Errors
-    /// [`ErrorKind::Timeout`] on silence, [`ErrorKind::StreamCut`] on a broken body.
+    /// [`ErrorKind::Timeout`] on silence, [`ErrorKind::StreamCut`] on a broken body,
+    /// [`ErrorKind::Limit`] past the byte cap.
     pub async fn next(&mut self) -> Result<Option<SseEvent>, ProviderError> {
         let limit = if self.seen { self.t.idle } else { self.t.first_byte };
-        match tokio::time::timeout(limit, self.inner.next()).await {
+        let next = tokio::time::timeout(limit, self.inner.next()).await;
+        self.tally.over_bytes()?;
+        match next {
             Err(_) => Err(ProviderError::new(
                 &self.provider,
                 ErrorKind::Timeout,
@@ -221,7 +404,7 @@ impl SseReader {
     }
 }
 
-/// Reads newline-delimited JSON lines under the same timeouts as [`SseReader`].
+/// Reads newline-delimited JSON lines under the same timeouts and caps as [`SseReader`].
 pub struct NdjsonReader {
     body: ByteStream,
     buf: Vec<u8>,
@@ -229,12 +412,22 @@ pub struct NdjsonReader {
     t: Timeouts,
     seen: bool,
     done: bool,
+    tally: Tally,
 }
 
 impl NdjsonReader {
     /// Wraps a body stream.
-    pub fn new(provider: &str, body: ByteStream, t: Timeouts) -> Self {
-        Self { body, buf: Vec::new(), provider: provider.to_owned(), t, seen: false, done: false }
+    pub fn new(provider: &str, body: ByteStream, t: Timeouts, caps: ReplyCaps) -> Self {
+        let (tally, body) = Tally::new(provider, body, caps);
+        Self { body, buf: Vec::new(), provider: provider.to_owned(), t, seen: false, done: false, tally }
+    }
+
+    /// As [`SseReader::delta`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Limit`] past the cap.
+    pub fn delta(&mut self) -> Result<(), ProviderError> {
+        self.tally.delta()
     }
 
     /// The next non-empty line.
@@ -243,6 +436,7 @@ impl NdjsonReader {
     /// As [`SseReader::next`].
     pub async fn next(&mut self) -> Result<Option<String>, ProviderError> {
         loop {
+            self.tally.over_bytes()?;
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=pos).collect();
                 let s = String::from_utf8_lossy(&line).trim().to_owned();

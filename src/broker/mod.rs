@@ -9,8 +9,13 @@
 //! - cancellation aborts an in-flight request at its next await point and is never retried;
 //! - every error message, record and transcript passes through [`Redactor`], so no API key
 //!   leaves the process; request headers are never recorded at all.
+//!
+//! A new HTTP provider holds a [`base::HttpBase`] (name, endpoint, model, key, timeouts, reply
+//! caps) and runs each call through [`base::HttpBase::run`]; a new model family goes in
+//! [`windows::KNOWN_MODELS`].
 
 pub mod anthropic;
+pub mod base;
 pub mod build;
 pub mod grammar;
 pub mod http;
@@ -19,6 +24,7 @@ pub mod local;
 pub mod ollama;
 pub mod openai;
 pub mod types;
+pub mod windows;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -114,10 +120,17 @@ impl Price {
     }
 }
 
-/// Replaces known secrets in text with `[REDACTED]`.
-#[derive(Debug, Clone, Default)]
+/// Replaces known secrets in text with `[REDACTED]`. Its `Debug` shows how many secrets it
+/// holds, never them.
+#[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
 }
 
 impl Redactor {
@@ -127,6 +140,26 @@ impl Redactor {
         if s.len() >= 6 && !self.secrets.iter().any(|x| x == s) {
             self.secrets.push(s.to_owned());
         }
+    }
+    /// Adds the password and query values of a base URL (`https://user:token@host/?key=…`),
+    /// so they are redacted like API keys. A string that is not a URL adds nothing.
+    pub fn add_url_secrets(&mut self, url: &str) {
+        let Ok(u) = reqwest::Url::parse(url) else { return };
+        if let Some(p) = u.password() {
+            self.add(p);
+        }
+        for (_, v) in u.query_pairs() {
+            self.add(&v);
+        }
+    }
+    /// `e` with every text field (provider, type, message, request id) redacted: any of them
+    /// may echo what the server was sent.
+    pub fn error(&self, mut e: ProviderError) -> ProviderError {
+        e.provider = self.apply(&e.provider);
+        e.message = self.apply(&e.message);
+        e.error_type = e.error_type.map(|t| self.apply(&t));
+        e.request_id = e.request_id.map(|r| self.apply(&r));
+        e
     }
     /// `text` with every secret replaced.
     pub fn apply(&self, text: &str) -> String {
@@ -340,7 +373,7 @@ impl Broker {
         let mut last: Option<ProviderError> = None;
         let mut streamed = false;
         for (i, name) in chain.iter().enumerate() {
-            let Some((entry, sem)) = self.entries.get(name) else { continue };
+            let Some(slot) = self.entries.get(name) else { continue };
             if let Some(prev) = &last {
                 (ctx.notices)(Notice::Fallback {
                     from: chain[i - 1].clone(),
@@ -349,7 +382,7 @@ impl Broker {
                 });
             }
             let fell_back_from = (i > 0).then(|| chain[i - 1].clone());
-            match self.call_one(role, entry, sem, build, ctx, &mut streamed, fell_back_from).await {
+            match self.call_one(role, slot, build, ctx, &mut streamed, fell_back_from).await {
                 Ok(reply) => return Ok(reply),
                 Err(e) if e.kind == ErrorKind::Cancelled => return Err(BrokerError::Cancelled),
                 Err(e) => last = Some(e),
@@ -358,12 +391,11 @@ impl Broker {
         Err(last.map_or(BrokerError::NoProvider(role), BrokerError::Failed))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One provider of the chain (`slot`: its entry and semaphore), with its retries.
     async fn call_one(
         &self,
         role: Role,
-        entry: &ProviderEntry,
-        sem: &Semaphore,
+        (entry, sem): &(ProviderEntry, Arc<Semaphore>),
         build: &(dyn Fn(&Capabilities) -> ChatRequest + Send + Sync),
         ctx: &CallCtx<'_>,
         streamed: &mut bool,
@@ -413,10 +445,7 @@ impl Broker {
                 } => r,
             };
             *streamed |= any.load(std::sync::atomic::Ordering::Relaxed);
-            let mut result = result.map_err(|mut e| {
-                e.message = self.redactor.apply(&e.message);
-                e
-            });
+            let mut result = result.map_err(|e| self.redactor.error(e));
             if let Ok(resp) = &mut result {
                 resp.text = self.redactor.apply(&resp.text);
             }

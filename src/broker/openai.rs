@@ -13,26 +13,22 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use crate::broker::Provider;
-use crate::broker::http::{self, SseReader, Timeouts};
+use crate::broker::base::{HttpBase, StreamLimits};
+use crate::broker::http::{self, Timeouts, Wire};
 use crate::broker::types::{
     Capabilities, ChatRequest, ChatResponse, DeltaSink, ErrorKind, ProviderError, StreamDelta, ToolCall, ToolChoice,
 };
 
-/// Settings of an OpenAI-compatible endpoint.
+/// An OpenAI-compatible endpoint: an [`HttpBase`] speaking Chat Completions. Its `Debug`
+/// cannot print the key ([`crate::broker::base::ApiKey`]).
 #[derive(Debug, Clone)]
 pub struct OpenAiProvider {
-    name: String,
-    base_url: String,
-    api_key: Option<String>,
-    key_env: Option<String>,
-    model: String,
-    timeouts: Timeouts,
-    client: reqwest::Client,
+    base: HttpBase,
 }
 
 impl OpenAiProvider {
     /// A provider called `name` at `base_url` (e.g. `https://api.openai.com/v1`); the key, if
-    /// any, came from the env var `key_env`.
+    /// any, came from the env var `key_env`. Default [`StreamLimits`].
     ///
     /// # Errors
     /// [`ErrorKind::Config`] when the HTTP client cannot be built.
@@ -44,21 +40,18 @@ impl OpenAiProvider {
         model: &str,
         timeouts: Timeouts,
     ) -> Result<Self, ProviderError> {
-        Ok(Self {
-            name: name.to_owned(),
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            api_key,
-            key_env,
-            model: model.to_owned(),
-            timeouts,
-            client: http::client(name, &timeouts)?,
-        })
+        Ok(Self { base: HttpBase::new(name, base_url, api_key, key_env, model, timeouts)? })
+    }
+
+    /// The same provider with `limits`.
+    pub fn with_limits(self, limits: StreamLimits) -> Self {
+        Self { base: self.base.with_limits(limits) }
     }
 
     fn body(&self, req: &ChatRequest) -> Value {
         let messages = req.wire_messages(true);
         let mut body = json!({
-            "model": self.model,
+            "model": self.base.model(),
             "messages": messages,
             "stream": true,
             "stream_options": {"include_usage": true},
@@ -108,38 +101,45 @@ pub fn parse_arguments(raw: &str) -> Value {
 #[async_trait]
 impl Provider for OpenAiProvider {
     fn name(&self) -> &str {
-        &self.name
+        self.base.name()
     }
     fn kind(&self) -> &'static str {
         "openai"
     }
     fn model(&self) -> &str {
-        &self.model
+        self.base.model()
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities { tools: true, tool_choice: true }
     }
 
     async fn probe(&self) -> Result<String, ProviderError> {
-        let auth = self.api_key.as_ref().map(|k| format!("Bearer {k}"));
+        let auth = self.base.key().map(|k| format!("Bearer {}", k.expose()));
         let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
-        let url = format!("{}/models", self.base_url);
-        let v =
-            http::get_json(&self.name, &self.client, &url, &headers, &self.timeouts, self.key_env.as_deref()).await?;
+        let url = self.base.url("/models");
+        let v = self.base.run(self.base.get_json(&url, &headers)).await?;
         Ok(format!("{} models listed at {}", http::count_models(&v), http::shown(&url)))
     }
 
     async fn stream(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
-        let url = format!("{}/chat/completions", self.base_url);
-        let mut rb = self.client.post(&url).json(&self.body(req));
-        if let Some(k) = &self.api_key {
-            rb = rb.bearer_auth(k);
+        self.base.run(self.stream_once(req, sink)).await
+    }
+}
+
+impl OpenAiProvider {
+    async fn stream_once(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
+        let mut rb = self.base.client().post(self.base.url("/chat/completions")).json(&self.body(req));
+        if let Some(k) = self.base.key() {
+            rb = rb.bearer_auth(k.expose());
         }
-        let (headers, body) = http::send(&self.name, rb, &self.timeouts, self.key_env.as_deref()).await?;
-        let mut out =
-            ChatResponse { model: self.model.clone(), request_id: http::request_id(&headers), ..Default::default() };
+        let (headers, body) = self.base.send(rb, Wire::Sse).await?;
+        let mut out = ChatResponse {
+            model: self.base.model().to_owned(),
+            request_id: http::request_id(&headers),
+            ..Default::default()
+        };
         let mut calls: BTreeMap<u64, PartialCall> = BTreeMap::new();
-        let mut reader = SseReader::new(&self.name, body, self.timeouts);
+        let mut reader = self.base.sse(body, req);
         let mut done = false;
         while let Some(ev) = reader.next().await? {
             let data = ev.data.trim();
@@ -152,15 +152,18 @@ impl Provider for OpenAiProvider {
             }
             let Ok(v) = serde_json::from_str::<Value>(data) else {
                 return Err(ProviderError::new(
-                    &self.name,
+                    self.base.name(),
                     ErrorKind::Decode,
                     format!("unparseable stream chunk: {data:.200}"),
                 ));
             };
             if let Some(err) = v.get("error") {
                 let (ty, msg) = http::parse_error_body(&json!({"error": err}).to_string());
-                let mut e =
-                    ProviderError::new(&self.name, ErrorKind::StreamError, msg.unwrap_or_else(|| err.to_string()));
+                let mut e = ProviderError::new(
+                    self.base.name(),
+                    ErrorKind::StreamError,
+                    msg.unwrap_or_else(|| err.to_string()),
+                );
                 e.error_type = ty;
                 e.request_id = out.request_id.clone();
                 return Err(e);
@@ -180,6 +183,7 @@ impl Provider for OpenAiProvider {
                 }
                 let Some(delta) = choice.get("delta") else { continue };
                 if let Some(t) = delta.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                    reader.delta()?;
                     out.text.push_str(t);
                     sink(StreamDelta::Text(t.to_owned()));
                 }
@@ -193,7 +197,8 @@ impl Provider for OpenAiProvider {
                         if let Some(n) = f.get("name").and_then(Value::as_str) {
                             pc.name.push_str(n);
                         }
-                        if let Some(a) = f.get("arguments").and_then(Value::as_str) {
+                        if let Some(a) = f.get("arguments").and_then(Value::as_str).filter(|a| !a.is_empty()) {
+                            reader.delta()?;
                             pc.args.push_str(a);
                         }
                     }
@@ -201,7 +206,8 @@ impl Provider for OpenAiProvider {
             }
         }
         if !done && out.stop_reason.is_none() {
-            let mut e = ProviderError::new(&self.name, ErrorKind::StreamCut, "the stream ended before `data: [DONE]`");
+            let mut e =
+                ProviderError::new(self.base.name(), ErrorKind::StreamCut, "the stream ended before `data: [DONE]`");
             e.request_id = out.request_id;
             return Err(e);
         }

@@ -243,6 +243,9 @@ pub enum ErrorKind {
     Cancelled,
     /// Misconfiguration (no key, no model file, …).
     Config,
+    /// The reply went over a client-side cap: the request's `max_tokens`, the reply byte cap
+    /// or the call's deadline. Not retried: the same request would run into it again.
+    Limit,
 }
 
 /// A provider call that failed. Never carries an API key: messages are redacted by the broker.
@@ -282,11 +285,12 @@ impl ProviderError {
         }
     }
 
-    /// Whether a retry may succeed: `x-should-retry` when sent; else 408, 409, 429, 5xx and
-    /// 529, connection failures, timeouts, cut streams and mid-stream error events.
+    /// Whether a retry may succeed: never for cancellation, configuration, auth, decode and
+    /// limit errors; else `x-should-retry` when sent; else 408, 409, 429, 5xx and 529,
+    /// connection failures, timeouts, cut streams and mid-stream error events.
     pub fn retryable(&self) -> bool {
         match self.kind {
-            ErrorKind::Cancelled | ErrorKind::Config | ErrorKind::Auth | ErrorKind::Decode => false,
+            ErrorKind::Cancelled | ErrorKind::Config | ErrorKind::Auth | ErrorKind::Decode | ErrorKind::Limit => false,
             _ if self.should_retry.is_some() => self.should_retry == Some(true),
             ErrorKind::Http => matches!(self.status, Some(408 | 409 | 429) | Some(500..=599)),
             ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::StreamCut | ErrorKind::StreamError => true,

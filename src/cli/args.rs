@@ -74,6 +74,20 @@ pub enum Cmd {
     /// Run codegen on a bundled example project in a temporary git repo, with the embedded model
     /// (pulled first when needed) unless --provider names another.
     Demo(DemoArgs),
+    /// Trust the repo's .ai-tools.toml as it is now, so its provider endpoints, key variables,
+    /// model files and other settings that need trust apply (a later edit needs trusting again).
+    Trust(TrustArgs),
+}
+
+/// `ai-tools trust`.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// Forget the trust instead.
+    #[arg(long, conflicts_with = "status")]
+    pub revoke: bool,
+    /// Only show whether the file is trusted and which of its settings need trust.
+    #[arg(long)]
+    pub status: bool,
 }
 
 /// `ai-tools model …`.

@@ -168,7 +168,7 @@ mod tests {
     fn prepare_writes_a_committed_repo_with_a_valid_plan() {
         let root = prepare().unwrap();
         let plan = ai_tools::plan::load(&ai_tools::task::TaskDir::new(root.join(TASK)), &root).unwrap();
-        let waves = ai_tools::plan::dag::waves(&plan.files).unwrap();
+        let waves = &plan.waves;
         assert!(plan.files.len() >= 3 && waves.len() >= 2, "{} files in {} waves", plan.files.len(), waves.len());
         let status = Command::new("git").arg("-C").arg(&root).args(["status", "--porcelain"]).output().unwrap();
         assert!(status.stdout.is_empty(), "{}", String::from_utf8_lossy(&status.stdout));

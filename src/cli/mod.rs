@@ -7,6 +7,7 @@ mod demo;
 mod model;
 mod providers;
 mod review;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,7 +90,10 @@ pub fn resolve_repo(common: &Common) -> Result<PathBuf> {
 /// Loads the configuration layers and applies the flags.
 pub fn load_config(repo: &Path, common: &Common) -> Result<Config> {
     let user = config::user_config_path();
-    let (mut cfg, _) = config::load(user.as_deref(), Some(&repo.join(".ai-tools.toml")))?;
+    let (mut cfg, sources) = config::load(user.as_deref(), Some(&repo.join(".ai-tools.toml")))?;
+    if let Some(ignored) = &sources.ignored {
+        eprintln!("{ignored}");
+    }
     if let Some(p) = &common.provider {
         cfg.provider = Some(p.clone());
     }
@@ -144,6 +148,25 @@ pub fn run_headless(s: Session, opts: RunOptions, out: HeadlessOptions) -> Resul
     })
 }
 
+/// Starts the actor on `s`, runs `f` with its handle (a one-shot command that requests and
+/// renders answers), then stops the actor.
+///
+/// # Errors
+/// When the async runtime cannot start, or what `f` returns.
+fn with_actor<F, Fut>(s: Session, f: F) -> Result<i32>
+where
+    F: FnOnce(orchestrator::Handle) -> Fut,
+    Fut: std::future::Future<Output = Result<i32>>,
+{
+    runtime()?.block_on(async move {
+        let (handle, _events, join) = orchestrator::spawn(s);
+        let r = f(handle.clone()).await;
+        handle.send(orchestrator::Command::Shutdown);
+        let _ = join.await;
+        r
+    })
+}
+
 /// Runs the parsed command line; returns the process exit code.
 ///
 /// # Errors
@@ -174,18 +197,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             print!("{md}");
             Ok(0)
         }
-        Some(Cmd::Hunks(a)) => {
-            let repo = resolve_repo(&common)?;
-            review::hunks(&locate_task(&repo, &common)?, &repo, &a)
-        }
-        Some(Cmd::Accept(a)) => {
-            let repo = resolve_repo(&common)?;
-            review::accept(&locate_task(&repo, &common)?, &repo, &a)
-        }
-        Some(Cmd::Undo(a)) => {
-            let repo = resolve_repo(&common)?;
-            review::undo(&locate_task(&repo, &common)?, &repo, &a)
-        }
+        Some(Cmd::Hunks(a)) => with_actor(session(&common)?, |h| async move { review::hunks(&h, &a).await }),
+        Some(Cmd::Accept(a)) => with_actor(session(&common)?, |h| async move { review::accept(&h, &a).await }),
+        Some(Cmd::Undo(a)) => with_actor(session(&common)?, |h| async move { review::undo(&h, &a).await }),
         Some(Cmd::Repl) => {
             let s = session(&common)?;
             let _log = init_file_logging();
@@ -203,6 +217,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Cmd::Model { cmd: ModelCmd::Pull { force } }) => model::pull_cmd(force),
         Some(Cmd::Model { cmd: ModelCmd::List }) => model::list_cmd(),
         Some(Cmd::Demo(a)) => demo::run(&common, &a),
+        Some(Cmd::Trust(a)) => trust::run(&resolve_repo(&common)?, &a),
         Some(Cmd::Task { cmd: TaskCmd::New { slug, title } }) => {
             let repo = resolve_repo(&common)?;
             let t = task::scaffold(&repo, &slug, title.as_deref())?;

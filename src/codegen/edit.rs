@@ -3,7 +3,9 @@
 //! Invariant: an edit is applied only where its SEARCH text matches exactly once — first
 //! byte-exactly, then (if it matched nowhere) line by line ignoring leading and trailing
 //! whitespace. A SEARCH that matches more than once or nowhere is an error for the file, never a
-//! guess. CRLF files are matched on their LF form and keep CRLF endings.
+//! guess; overlapping occurrences count as separate matches. CRLF files are matched on their
+//! LF form and keep CRLF endings (materialize then brings any result to the base file's
+//! line-ending style, see [`crate::codegen::eol`]).
 
 use crate::codegen::reply::SearchReplace;
 
@@ -39,9 +41,41 @@ pub enum EditError {
 }
 
 /// Byte offsets where `search` occurs starting at the beginning of a line (a SEARCH block is
-/// whole lines: a match in the middle of a line is not a match).
+/// whole lines: a match in the middle of a line is not a match). Overlapping occurrences all
+/// count — `a\na\n` occurs twice in `a\na\na\n` — so a SEARCH that fits two overlapping places
+/// is ambiguous, never silently applied at one of them.
 fn line_matches(text: &str, search: &str) -> Vec<usize> {
-    text.match_indices(search).map(|(i, _)| i).filter(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n').collect()
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(k) = text.get(from..).and_then(|t| t.find(search)) {
+        let at = from + k;
+        if at == 0 || text.as_bytes()[at - 1] == b'\n' {
+            out.push(at);
+        }
+        // Only line starts count: resume at the line after the one this occurrence starts on.
+        match text[at..].find('\n') {
+            Some(nl) => from = at + nl + 1,
+            None => break,
+        }
+    }
+    out
+}
+
+/// How many times `pat` occurs in `text`, overlapping occurrences included (`str::matches`
+/// skips them): the count a "replace the unique occurrence" rule must check. 0 for an empty
+/// `pat`.
+pub fn occurrences(text: &str, pat: &str) -> usize {
+    if pat.is_empty() {
+        return 0;
+    }
+    let mut n = 0;
+    let mut from = 0;
+    while let Some(k) = text.get(from..).and_then(|t| t.find(pat)) {
+        n += 1;
+        let at = from + k;
+        from = at + text[at..].chars().next().map_or(1, char::len_utf8);
+    }
+    n
 }
 
 fn first_line(s: &str) -> String {
@@ -150,6 +184,16 @@ mod tests {
     fn ambiguous_match_is_an_error() {
         let err = apply("x = 1\nx = 1\n", &[sr("x = 1\n", "x = 2\n")]).unwrap_err();
         assert!(matches!(err, EditError::Ambiguous { block: 1, count: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn overlapping_matches_are_ambiguous() {
+        let err = apply("a\na\na\n", &[sr("a\na\n", "b\n")]).unwrap_err();
+        assert!(matches!(err, EditError::Ambiguous { block: 1, count: 2, .. }), "{err}");
+        let err = apply("x\n}\n}\n}\ny\n", &[sr("}\n}\n", "}\n")]).unwrap_err();
+        assert!(matches!(err, EditError::Ambiguous { count: 2, .. }), "{err}");
+        // Non-overlapping unique matches still apply.
+        assert_eq!(apply("a\na\nb\n", &[sr("a\nb\n", "c\n")]).unwrap(), "a\nc\n");
     }
 
     #[test]

@@ -257,6 +257,7 @@ mod tests {
             files: vec![entry.clone(), other],
             planning_ai: None,
             plan_review: None,
+            ..Plan::default()
         };
         let pkg = crate::context::build(&plan, &entry, "", current.map(str::to_owned), vec![], 100_000);
         (plan, pkg)
@@ -310,6 +311,7 @@ mod tests {
             files: vec![entry.clone()],
             planning_ai: None,
             plan_review: None,
+            ..Plan::default()
         };
         let pkg = crate::context::build(&plan, &entry, "", Some(big.clone()), vec![], 600);
         assert!(pkg.current_truncated && pkg.current.as_ref().unwrap().len() < big.len());

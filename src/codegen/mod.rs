@@ -2,11 +2,13 @@
 //!
 //! - [`prompt`] renders minijinja templates from `prompts/`;
 //! - [`generate`] asks the codegen role for one file and parses the reply ([`reply`], [`edit`]);
-//! - [`materialize`] writes `code/files/` and the manifest;
+//! - [`materialize`] writes `code/files/` and the manifest, a `modify` target in its base
+//!   file's line-ending style ([`eol`]);
 //! - [`patch`] derives `code/diff.patch` with [`diff`] and records the base.
 
 pub mod diff;
 pub mod edit;
+pub mod eol;
 pub mod generate;
 pub mod lang;
 pub mod materialize;

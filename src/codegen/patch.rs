@@ -7,6 +7,9 @@
 //! the bytes of every base that diff.patch changes under `code/base/<blob id>` (written before
 //! diff.patch, pruned after it), so accepting onto a file edited since the diff can merge with
 //! its base (see [`crate::review`]).
+//!
+//! The task dir is untrusted: every path under it goes through [`TaskDir::checked`], and
+//! pruning `code/base/` deletes only blobs it can prove it wrote (see [`prune_bases`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::os::unix::fs::PermissionsExt;
@@ -14,10 +17,10 @@ use std::os::unix::fs::PermissionsExt;
 use crate::codegen::diff::{self, Backend, DiffError, FileInput, FileStat};
 use crate::codegen::materialize::Manifest;
 use crate::plan::Action;
-use crate::task::TaskDir;
 use crate::task::fsio::{self, SafeDir, WriteError};
 use crate::task::relpath::RelPath;
 use crate::task::state::BaseEntry;
+use crate::task::{TaskDir, ids};
 
 /// A derived patch.
 #[derive(Debug, Clone)]
@@ -83,7 +86,7 @@ pub fn derive_with_bases(
 ) -> Result<(Derived, Vec<Vec<u8>>), PatchError> {
     let manifest = Manifest::load(task).ok_or(PatchError::NoManifest)?;
     let tree = SafeDir::new(repo);
-    let files = SafeDir::new(task.files_dir());
+    let files = task.safe_dir("code/files").map_err(WriteError::from)?;
     let mut sides: Vec<(RelPath, Option<(Vec<u8>, u32)>, Option<(Vec<u8>, u32)>)> = Vec::new();
     let mut base = BTreeMap::new();
     for e in &manifest.files {
@@ -122,7 +125,7 @@ pub fn derive_with_bases(
 pub fn write(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Result<Derived, PatchError> {
     let (d, bases) = derive_with_bases(task, repo, backend)?;
     let keep = store_bases(task, &bases)?;
-    fsio::write_atomic(&task.diff_patch(), &d.patch)?;
+    fsio::write_atomic(&task.checked("code/diff.patch").map_err(WriteError::from)?, &d.patch)?;
     prune_bases(task, &keep);
     Ok(d)
 }
@@ -131,37 +134,45 @@ pub fn write(task: &TaskDir, repo: &std::path::Path, backend: Backend) -> Result
 /// their ids.
 ///
 /// # Errors
-/// [`WriteError`] when a blob cannot be written.
+/// [`WriteError`] when a blob cannot be written, or `code/base` (or a blob in it) is a symlink.
 pub fn store_bases(task: &TaskDir, bases: &[Vec<u8>]) -> Result<HashSet<String>, WriteError> {
-    let dir = task.base_dir();
     let mut ids = HashSet::new();
     for b in bases {
         let id = diff::git_blob_id(b);
-        if !dir.join(&id).is_file() {
-            fsio::write_atomic(&dir.join(&id), b)?;
+        let path = task.checked(&format!("code/base/{id}"))?;
+        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            fsio::write_atomic(&path, b)?;
         }
         ids.insert(id);
     }
     Ok(ids)
 }
 
-/// Removes every kept base blob whose id is not in `keep` (best effort).
+/// Removes every kept base blob whose id is not in `keep` (best effort). Only entries this
+/// module could have written are removed: regular files (never a symlink or a directory) whose
+/// name is a blob id ([`ids::is_blob_id`]) and whose bytes hash to that id. Nothing is removed
+/// when `code/base` itself is a symlink.
 pub fn prune_bases(task: &TaskDir, keep: &HashSet<String>) {
-    if let Ok(entries) = std::fs::read_dir(task.base_dir()) {
-        for e in entries.flatten() {
-            if e.file_name().to_str().is_none_or(|n| !keep.contains(n)) {
-                let _ = std::fs::remove_file(e.path());
-            }
+    let Ok(dir) = task.checked("code/base") else { return };
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    for e in entries.flatten() {
+        let Some(name) = e.file_name().to_str().map(str::to_owned) else { continue };
+        if keep.contains(&name) || !ids::is_blob_id(&name) || !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        if stored_base(task, &name).is_some() {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
 
 /// The bytes of base blob `id` kept by [`write`] under `code/base/`, checked against the id;
-/// `None` when it is not kept.
+/// `None` when it is not kept (or `id` is not a blob id, or the path holds a symlink).
 pub fn stored_base(task: &TaskDir, id: &str) -> Option<Vec<u8>> {
-    if id.len() != 40 || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
+    if !ids::is_blob_id(id) {
         return None;
     }
-    let bytes = std::fs::read(task.base_dir().join(id)).ok()?;
+    let path = task.checked(&format!("code/base/{id}")).ok()?;
+    let bytes = std::fs::read(path).ok()?;
     (diff::git_blob_id(&bytes) == id).then_some(bytes)
 }

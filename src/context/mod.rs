@@ -173,7 +173,14 @@ mod tests {
     use crate::plan::Action;
 
     fn plan(md: &str) -> Plan {
-        Plan { title: "T".into(), plan_md: md.into(), files: vec![], planning_ai: None, plan_review: None }
+        Plan {
+            title: "T".into(),
+            plan_md: md.into(),
+            files: vec![],
+            planning_ai: None,
+            plan_review: None,
+            ..Plan::default()
+        }
     }
 
     fn entry() -> PlannedFile {

@@ -4,7 +4,10 @@
 //! Invariant: a [`Plan`] that [`load`] returns is safe to act on: every path is a valid
 //! [`RelPath`], paths are unique, every `depends_on` names a planned path, the dependency graph
 //! is acyclic, and each action agrees with the working tree (`modify`/`delete` of an existing
-//! regular file, `create` of a missing one). Every rejection is a [`PlanError`] that names the
+//! regular file, `create` of a missing one), no target is inside a dependency directory
+//! ([`DEPENDENCY_DIRS`]) or is ai-tools' own config or task dir (see [`RelPath`]), and the
+//! planning files were not read through a symlink. Its waves are layered once, here, in
+//! linear time. Every rejection is a [`PlanError`] that names the
 //! file and, for JSON, the line, column and field.
 //!
 //! Layout: [`types`] holds the checked plan's types, [`dag`] layers its files into waves, and
@@ -20,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::plan::dag::Cycle;
 pub use crate::plan::types::{Action, Plan, PlannedFile};
 use crate::task::TaskDir;
 use crate::task::relpath::RelPath;
@@ -155,6 +159,15 @@ impl Locator<'_> {
     }
 }
 
+/// `rel` under the task, through [`TaskDir::checked`]: a planning file is never read through a
+/// symlink (a cloned task could otherwise send any file of the user's to the model).
+fn task_file(task: &TaskDir, rel: &str) -> Result<PathBuf, PlanError> {
+    task.checked(rel).map_err(|e| {
+        PlanError::new(&task.root().join(rel), e.to_string())
+            .hint("replace the symlink with the real file; ai-tools never follows symlinks inside a task dir")
+    })
+}
+
 fn read_optional_json(path: &Path) -> Result<Option<String>, PlanError> {
     let text = match fs::read_to_string(path) {
         Ok(t) => t,
@@ -167,6 +180,23 @@ fn read_optional_json(path: &Path) -> Result<Option<String>, PlanError> {
         ..PlanError::new(path, format!("not valid JSON: {e}")).hint("fix the JSON or remove the file; it is optional")
     })?;
     Ok(Some(serde_json::to_string_pretty(&value).unwrap_or(text)))
+}
+
+impl Plan {
+    /// A plan of `files` with its waves layered once.
+    ///
+    /// # Errors
+    /// The [`Cycle`] when the files' dependencies have one.
+    pub fn new(
+        title: String,
+        plan_md: String,
+        files: Vec<PlannedFile>,
+        planning_ai: Option<String>,
+        plan_review: Option<String>,
+    ) -> Result<Self, Cycle> {
+        let waves = dag::waves(&files)?;
+        Ok(Self { title, plan_md, files, planning_ai, plan_review, waves, index: std::sync::OnceLock::new() })
+    }
 }
 
 /// The plan's title: the first `# ` heading of `plan_md`, or `fallback` when it has none.
@@ -185,7 +215,7 @@ pub fn title_of(plan_md: &str, fallback: &str) -> String {
 /// and schema, each entry's path and action, duplicates, `depends_on`, cycles, the optional
 /// JSON files.
 pub fn load(task: &TaskDir, repo: &Path) -> Result<Plan, PlanError> {
-    let md_path = task.plan_md();
+    let md_path = task_file(task, "planning/plan.md")?;
     let plan_md = match fs::read_to_string(&md_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -197,7 +227,7 @@ pub fn load(task: &TaskDir, repo: &Path) -> Result<Plan, PlanError> {
     if plan_md.trim().is_empty() {
         return Err(PlanError::new(&md_path, "is empty").hint("describe the change in plan.md"));
     }
-    let files_path = task.plan_files_json();
+    let files_path = task_file(task, "planning/plan.files.json")?;
     let text = match fs::read_to_string(&files_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -206,11 +236,19 @@ pub fn load(task: &TaskDir, repo: &Path) -> Result<Plan, PlanError> {
         }
         Err(e) => return Err(PlanError::new(&files_path, format!("cannot read: {e}"))),
     };
-    let files = parse_plan_files(&files_path, &text, repo)?;
-    let planning_ai = read_optional_json(&task.planning_ai_json())?;
-    let plan_review = read_optional_json(&task.plan_review_json())?;
+    let (files, waves) = parse_checked(&files_path, &text, repo)?;
+    let planning_ai = read_optional_json(&task_file(task, "planning/planning.ai.json")?)?;
+    let plan_review = read_optional_json(&task_file(task, "review/plan-review.json")?)?;
     let fallback = task.slug();
-    Ok(Plan { title: title_of(&plan_md, &fallback), plan_md, files, planning_ai, plan_review })
+    Ok(Plan {
+        title: title_of(&plan_md, &fallback),
+        plan_md,
+        files,
+        planning_ai,
+        plan_review,
+        waves,
+        index: std::sync::OnceLock::new(),
+    })
 }
 
 /// Parses and checks plan.files.json `text` (read from `file`) against the repo at `repo`.
@@ -218,6 +256,11 @@ pub fn load(task: &TaskDir, repo: &Path) -> Result<Plan, PlanError> {
 /// # Errors
 /// A located [`PlanError`], as for [`load`].
 pub fn parse_plan_files(file: &Path, text: &str, repo: &Path) -> Result<Vec<PlannedFile>, PlanError> {
+    parse_checked(file, text, repo).map(|(files, _)| files)
+}
+
+/// [`parse_plan_files`], also returning the waves it layered to check for cycles.
+fn parse_checked(file: &Path, text: &str, repo: &Path) -> Result<(Vec<PlannedFile>, Vec<Vec<RelPath>>), PlanError> {
     let de = &mut serde_json::Deserializer::from_str(text);
     let raw: RawPlanFiles = serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner();
@@ -259,6 +302,7 @@ pub fn parse_plan_files(file: &Path, text: &str, repo: &Path) -> Result<Vec<Plan
         out.push(PlannedFile { path, action: e.action, description: e.description.clone(), depends_on: Vec::new() });
     }
     for (i, e) in raw.files.iter().enumerate() {
+        let mut listed = std::collections::HashSet::new();
         for (j, d) in e.depends_on.iter().enumerate() {
             let at = [Seg::Key("files"), Seg::Index(i), Seg::Key("depends_on"), Seg::Index(j)];
             let dep = RelPath::new(d).map_err(|err| loc.err(&at, err.to_string()))?;
@@ -267,23 +311,39 @@ pub fn parse_plan_files(file: &Path, text: &str, repo: &Path) -> Result<Vec<Plan
                     .err(&at, format!("depends on `{dep}`, which is not in the plan"))
                     .hint("add that file to the plan or remove the dependency"));
             }
-            if !out[i].depends_on.contains(&dep) {
+            if listed.insert(dep.clone()) {
                 out[i].depends_on.push(dep);
             }
         }
     }
-    if let Err(cycle) = dag::waves(&out) {
-        let first = seen.get(&cycle.0[0]).copied().unwrap_or(0);
-        let at = [Seg::Key("files"), Seg::Index(first), Seg::Key("depends_on")];
-        return Err(loc
-            .err(&at, cycle.to_string())
-            .hint("break the cycle: a file can only depend on files generated before it"));
+    match dag::waves(&out) {
+        Ok(waves) => Ok((out, waves)),
+        Err(cycle) => {
+            let first = cycle.0.first().and_then(|p| seen.get(p)).copied().unwrap_or(0);
+            let at = [Seg::Key("files"), Seg::Index(first), Seg::Key("depends_on")];
+            Err(loc
+                .err(&at, cycle.to_string())
+                .hint("break the cycle: a file can only depend on files generated before it"))
+        }
     }
-    Ok(out)
 }
+
+/// Directories a plan may not generate into: the project's dependency trees, where validators
+/// and interpreters are looked up (`.venv/bin`, `venv/bin`, `node_modules/.bin`): a generated
+/// file there would be run as a project tool.
+pub const DEPENDENCY_DIRS: &[&str] = &["node_modules", ".venv", "venv"];
 
 /// Checks one planned action against the working tree; `Err((message, hint))` when they disagree.
 fn check_against_repo(path: &RelPath, action: Action, repo: &Path) -> Result<(), (String, String)> {
+    if let Some(dir) = path.segments().find(|s| DEPENDENCY_DIRS.contains(s)) {
+        return Err((
+            format!(
+                "`{path}` is inside a `{dir}/` directory, where the project's tools are installed, and a plan cannot generate files there"
+            ),
+            "plan the file outside node_modules/, .venv/ and venv/ (install dependencies with the package manager)"
+                .into(),
+        ));
+    }
     // No component on the way may be a symlink: accept must never write through one.
     let mut cur = repo.to_path_buf();
     let segs: Vec<&str> = path.segments().collect();

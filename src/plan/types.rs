@@ -1,9 +1,11 @@
 //! The checked plan's types: a target's [`Action`], one [`PlannedFile`], the whole [`Plan`].
 //!
-//! Leaf module: the parser ([`crate::plan`]) and the DAG ([`crate::plan::dag`]) both build on
-//! it, so neither imports the other's internals.
+//! The parser ([`crate::plan`]) and the DAG ([`crate::plan::dag`]) both build on it; a
+//! [`Plan`] carries its waves, layered once by `Plan::new` (in [`crate::plan`]).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -51,8 +53,9 @@ pub struct PlannedFile {
     pub depends_on: Vec<RelPath>,
 }
 
-/// A checked plan (see the module invariant).
-#[derive(Debug, Clone)]
+/// A checked plan (see the module invariant). Built by [`crate::plan::load`] (or
+/// `Plan::new` (in [`crate::plan`])); its `waves` are computed once there, so callers never layer again.
+#[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// The first `# ` heading of plan.md, or the task directory's name.
     pub title: String,
@@ -64,12 +67,23 @@ pub struct Plan {
     pub planning_ai: Option<String>,
     /// review/plan-review.json, pretty-printed, when present.
     pub plan_review: Option<String>,
+    /// The files layered into waves ([`crate::plan::dag::waves`]): wave 0 first, paths sorted
+    /// within a wave.
+    pub waves: Vec<Vec<RelPath>>,
+    /// Index of `files` by path, built on first lookup.
+    pub(crate) index: OnceLock<HashMap<RelPath, usize>>,
 }
 
 impl Plan {
-    /// The entry for `path`, if planned.
+    /// The entry for `path`, if planned (a hash lookup; linear only if `files` was changed
+    /// after the index was built).
     pub fn entry(&self, path: &RelPath) -> Option<&PlannedFile> {
-        self.files.iter().find(|f| &f.path == path)
+        let index =
+            self.index.get_or_init(|| self.files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect());
+        match index.get(path).and_then(|&i| self.files.get(i)) {
+            Some(f) if &f.path == path => Some(f),
+            _ => self.files.iter().find(|f| &f.path == path),
+        }
     }
 
     /// Whether `path` is a planned target.

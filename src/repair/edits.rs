@@ -9,11 +9,17 @@
 //!   the same reply (their errors included). Calls apply in order.
 //! - **text** (the local model, Ollama): SEARCH/REPLACE blocks applied under
 //!   [`crate::codegen::edit`]'s rules, else the largest fenced code block as the whole file.
+//!
+//! Either way the next content keeps the line-ending style and final-newline state of the
+//! content it was made from ([`crate::codegen::eol::conform`]): a model answers in LF, and a
+//! repair must not turn every line of a CRLF file into a diff line. Occurrences of
+//! `old_string` are counted overlapping, so an `old_string` that fits two overlapping places is
+//! not unique.
 
 use serde_json::{Value, json};
 
 use crate::broker::{ToolCall, ToolSpec};
-use crate::codegen::{edit, reply};
+use crate::codegen::{edit, eol, reply};
 use crate::task::relpath::RelPath;
 
 /// The two repair tools, in the order they are offered.
@@ -60,6 +66,10 @@ fn str_arg<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
 /// The problems of the calls that were not overridden by a later `write_file`, joined with
 /// `; ` — written for the model to read in its next attempt.
 pub fn apply_tool_calls(content: &str, calls: &[ToolCall]) -> Result<String, String> {
+    apply_calls(content, calls).map(|next| eol::conform(content, &next))
+}
+
+fn apply_calls(content: &str, calls: &[ToolCall]) -> Result<String, String> {
     let mut text = content.to_owned();
     let mut errors: Vec<String> = Vec::new();
     for (i, call) in calls.iter().enumerate() {
@@ -74,7 +84,7 @@ pub fn apply_tool_calls(content: &str, calls: &[ToolCall]) -> Result<String, Str
                 None => errors.push(format!("tool call {n} (write_file) needs a string `content`")),
             },
             "patch_file" => match (str_arg(args, "old_string"), str_arg(args, "new_string")) {
-                (Some(old), Some(new)) if !old.is_empty() => match text.matches(old).count() {
+                (Some(old), Some(new)) if !old.is_empty() => match edit::occurrences(&text, old) {
                     1 => text = text.replacen(old, new, 1),
                     0 => errors.push(format!(
                         "tool call {n} (patch_file): old_string `{}` was not found in the file; copy it exactly",
@@ -112,6 +122,10 @@ fn preview(s: &str) -> String {
 /// A message for the model: unterminated or unmatched SEARCH blocks, blocks only for other
 /// files, or a reply with no block at all.
 pub fn apply_text_reply(content: &str, text: &str, file: &RelPath) -> Result<String, String> {
+    text_reply(content, text, file).map(|next| eol::conform(content, &next))
+}
+
+fn text_reply(content: &str, text: &str, file: &RelPath) -> Result<String, String> {
     let mine = |d: &Option<String>| d.as_deref().is_none_or(|p| p == file.as_str());
     let blocks = reply::search_replace_blocks(text).map_err(|e| e.to_string())?;
     if !blocks.is_empty() {

@@ -191,7 +191,7 @@ impl FilePlan {
 /// are rolled back before returning). Files refused for drift are not errors: see
 /// [`AcceptReport::conflicts`] and [`AcceptReport::exit_code`].
 pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<AcceptReport, ReviewError> {
-    let _lock = journal::Lock::acquire(task)?;
+    let _lock = crate::review::lock(task)?;
     let recovered = undo::recover_locked(task, repo)?;
     let patch = load_patch(task)?;
     let mut st = TaskState::load(task)?;

@@ -8,6 +8,12 @@
 //! change exactly as it was. New files are made known to git with `git add --intent-to-add`
 //! first (and forgotten again if the commit fails). Undo of an accept that staged its paths
 //! unstages them again.
+//!
+//! Paths: ai-tools' paths are relative to the repo it was given (`--repo`), which may be a
+//! subdirectory of the git work tree. [`Git::discover`] resolves the work tree's top and the
+//! repo's prefix under it once; every command runs at the top with prefixed paths, and every
+//! path git prints (top-relative) is mapped back by removing the prefix. So `status
+//! --porcelain` output and the task's paths are compared in one space, whatever the layout.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,30 +21,62 @@ use std::process::{Command, Output};
 use crate::review::ReviewError;
 use crate::task::relpath::RelPath;
 
-/// A git work tree (the repo root or a directory inside one).
+/// A git work tree and where ai-tools' repo sits in it.
 #[derive(Debug, Clone)]
 pub struct Git {
-    dir: PathBuf,
+    /// The repo ai-tools was given; task paths are relative to it.
+    repo: PathBuf,
+    /// The work tree's top (`git rev-parse --show-toplevel`); every command runs here.
+    top: PathBuf,
+    /// `repo` relative to `top`, with a trailing `/`, or empty (`git rev-parse --show-prefix`).
+    prefix: String,
 }
 
 impl Git {
     /// The work tree containing `dir`, or `None` when it is not in one (or git is missing).
     pub fn discover(dir: &Path) -> Option<Self> {
-        let g = Self { dir: dir.to_path_buf() };
-        let out = g.command(&["rev-parse", "--is-inside-work-tree"]).output().ok()?;
-        (out.status.success() && out.stdout.starts_with(b"true")).then_some(g)
+        let out = base_command(dir)
+            .args(["rev-parse", "--is-inside-work-tree", "--show-toplevel", "--show-prefix"])
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        let text = String::from_utf8(out.stdout).ok()?;
+        let mut lines = text.split('\n');
+        if lines.next()? != "true" {
+            return None;
+        }
+        let top = PathBuf::from(lines.next()?);
+        let prefix = lines.next().unwrap_or("").to_owned();
+        Some(Self { repo: dir.to_path_buf(), top, prefix })
+    }
+
+    /// The repo's prefix under the work tree's top (`sub/dir/`, or empty at the top).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `rel` (repo-relative) as a top-relative pathspec.
+    fn spec(&self, rel: &RelPath) -> String {
+        format!("{}{rel}", self.prefix)
+    }
+
+    /// A top-relative path git printed, as a repo-relative path (`None` outside the repo).
+    fn from_top<'a>(&self, p: &'a str) -> Option<&'a str> {
+        p.strip_prefix(self.prefix.as_str())
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("git");
-        c.arg("-C").arg(&self.dir).args(args).env("GIT_LITERAL_PATHSPECS", "1").env_remove("GIT_INDEX_FILE");
+        let mut c = base_command(&self.top);
+        c.args(args);
         c
     }
 
     fn run(&self, args: &[&str], paths: &[&RelPath]) -> Result<Output, ReviewError> {
         let mut c = self.command(args);
         if !paths.is_empty() {
-            c.arg("--").args(paths.iter().map(|p| p.as_str()));
+            c.arg("--").args(paths.iter().map(|p| self.spec(p)));
         }
         let shown = args.join(" ");
         let out = c.output().map_err(|e| ReviewError::Git { args: shown.clone(), stderr: e.to_string() })?;
@@ -102,6 +140,7 @@ impl Git {
             .split(|&c| c == 0)
             .filter(|e| e.len() > 3)
             .filter_map(|e| std::str::from_utf8(&e[3..]).ok())
+            .filter_map(|p| self.from_top(p))
             .filter_map(|p| paths.iter().find(|x| x.as_str() == p).map(|x| (*x).clone()))
             .collect())
     }
@@ -110,14 +149,14 @@ impl Git {
         self.command(&["rev-parse", "--verify", "-q", "HEAD"]).output().is_ok_and(|o| o.status.success())
     }
 
-    /// Which of `paths` the index knows.
+    /// Which of `paths` the index knows (repo-relative).
     fn tracked(&self, paths: &[&RelPath]) -> Result<Vec<String>, ReviewError> {
         let out = self.run(&["ls-files", "-z"], paths)?;
         Ok(out
             .stdout
             .split(|&c| c == 0)
             .filter(|s| !s.is_empty())
-            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .filter_map(|s| self.from_top(&String::from_utf8_lossy(s)).map(str::to_owned))
             .collect())
     }
 
@@ -128,11 +167,10 @@ impl Git {
     /// # Errors
     /// [`ReviewError::Git`] with git's message (no identity configured, a hook refused, …).
     pub fn commit_only(&self, paths: &[&RelPath], message: &str) -> Result<Option<String>, ReviewError> {
-        // ls-files prints paths relative to the directory it runs in, as ours are.
         let tracked = self.tracked(paths)?;
         let known = |p: &RelPath| tracked.iter().any(|t| t == p.as_str());
         let untracked: Vec<&RelPath> =
-            paths.iter().copied().filter(|p| !known(p) && p.join_to(&self.dir).is_file()).collect();
+            paths.iter().copied().filter(|p| !known(p) && p.join_to(&self.repo).is_file()).collect();
         let commit: Vec<&RelPath> = paths.iter().copied().filter(|p| known(p) || untracked.contains(p)).collect();
         if commit.is_empty() {
             return Ok(None);
@@ -144,7 +182,7 @@ impl Git {
             self.command(&["rev-parse", "--verify", "-q", "HEAD"]).output().is_ok_and(|o| o.status.success());
         let changed = !has_head || {
             let mut c = self.command(&["diff", "--quiet", "HEAD"]);
-            c.arg("--").args(commit.iter().map(|p| p.as_str()));
+            c.arg("--").args(commit.iter().map(|p| self.spec(p)));
             c.status().map_or(true, |s| !s.success())
         };
         if !changed {
@@ -160,4 +198,11 @@ impl Git {
         let head = self.run(&["rev-parse", "HEAD"], &[])?;
         Ok(Some(String::from_utf8_lossy(&head.stdout).trim().to_owned()))
     }
+}
+
+/// `git -C <dir>` with literal pathspecs and the caller's `GIT_INDEX_FILE` removed.
+fn base_command(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C").arg(dir).env("GIT_LITERAL_PATHSPECS", "1").env_remove("GIT_INDEX_FILE");
+    c
 }

@@ -1,7 +1,7 @@
-//! `<task>/accepts/`: the accept journal, the undo snapshots and the lock.
+//! `<task>/accepts/`: the accept journal and the undo snapshots. (Whoever accepts, undoes or
+//! recovers holds the task lock, [`crate::task::TaskLock`].)
 //!
 //! ```text
-//! accepts/.lock                 flock(2)-style lock held by whoever accepts, undoes or recovers
 //! accepts/<n>/accept.json       AcceptRecord: status, files with before/after blob + mode, hunks
 //! accepts/<n>/before/<path>     the pre-accept bytes of every file accept n touched that existed
 //! accepts/.tmp-<n>-<pid>/       a journal being written (published by one rename)
@@ -17,7 +17,11 @@
 //!   rolled back to the `before` side by recovery, which is the same operation as finishing an
 //!   undo, so a kill at any moment resolves to old-or-new per file and to one consistent state;
 //! - numbered directories are removed by renaming them to `.trash-*` first, so a record never
-//!   loses its snapshots while still looking like a record.
+//!   loses its snapshots while still looking like a record;
+//! - the journal is read as untrusted data: a directory counts as record `n` only when its name
+//!   is `n` in canonical decimal ([`ids::accept_number`]) and it is a real directory (not a
+//!   symlink); cleanup removes only real directories named like its own scratch
+//!   ([`ids::is_journal_scratch`]); every path goes through [`TaskDir::checked`].
 //!
 //! The snapshot files are written with plain writes inside the fresh `.tmp-*` directory, then
 //! synced together: that directory is private until the rename publishes it, which is the
@@ -32,12 +36,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::review::ReviewError;
 use crate::review::tree::Content;
-use crate::task::TaskDir;
 use crate::task::fsio::{self, SafeDir};
 use crate::task::relpath::RelPath;
-
-/// How long [`Lock::acquire`] waits for another holder.
-pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+use crate::task::{TaskDir, ids};
 
 /// The record file in each accept directory.
 pub const RECORD: &str = "accept.json";
@@ -120,40 +121,13 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReviewError + '_ {
     move |e| ReviewError::Journal { path: path.to_path_buf(), message: e.to_string() }
 }
 
-/// The held lock on a task's accepts (released on drop, or by the kernel when the process dies).
-#[derive(Debug)]
-pub struct Lock {
-    _file: fs::File,
+/// A task-checked path under `accepts/` (see the module invariants).
+fn accepts_path(task: &TaskDir, rel: &str) -> Result<PathBuf, ReviewError> {
+    Ok(task.checked(&if rel.is_empty() { "accepts".to_owned() } else { format!("accepts/{rel}") })?)
 }
 
-impl Lock {
-    /// Takes the task's lock, waiting up to [`LOCK_WAIT`] for a holder to finish. (A lock can
-    /// also look held for an instant after its release, while a child process spawned by
-    /// another thread still carries a copy of the descriptor up to its exec.)
-    ///
-    /// # Errors
-    /// [`ReviewError::Busy`] when it stays held; [`ReviewError::Journal`] on I/O.
-    pub fn acquire(task: &TaskDir) -> Result<Self, ReviewError> {
-        let dir = task.accepts_dir();
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let path = dir.join(".lock");
-        let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
-        let until = std::time::Instant::now() + LOCK_WAIT;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Self { _file: file }),
-                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                Err(fs::TryLockError::WouldBlock) => return Err(ReviewError::Busy(path)),
-                Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
-            }
-        }
-    }
-}
-
-fn record_dir(task: &TaskDir, n: u32) -> PathBuf {
-    task.accepts_dir().join(n.to_string())
+fn record_dir(task: &TaskDir, n: u32) -> Result<PathBuf, ReviewError> {
+    accepts_path(task, &n.to_string())
 }
 
 /// Every record under `accepts/`, ascending by number.
@@ -161,7 +135,7 @@ fn record_dir(task: &TaskDir, n: u32) -> PathBuf {
 /// # Errors
 /// [`ReviewError::Journal`] for an unreadable directory or record.
 pub fn records(task: &TaskDir) -> Result<Vec<AcceptRecord>, ReviewError> {
-    let dir = task.accepts_dir();
+    let dir = accepts_path(task, "")?;
     let entries = match fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -169,8 +143,14 @@ pub fn records(task: &TaskDir) -> Result<Vec<AcceptRecord>, ReviewError> {
     };
     let mut out = Vec::new();
     for e in entries.flatten() {
-        let Some(n) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let path = e.path().join(RECORD);
+        let Some(n) = e.file_name().to_str().and_then(ids::accept_number) else { continue };
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            return Err(ReviewError::Journal {
+                path: e.path(),
+                message: "an accept record must be a directory, and this is a symlink or a file; remove it".into(),
+            });
+        }
+        let path = accepts_path(task, &format!("{n}/{RECORD}"))?;
         let bytes = fs::read(&path).map_err(io(&path))?;
         let rec: AcceptRecord = serde_json::from_slice(&bytes)
             .map_err(|err| ReviewError::Journal { path: path.clone(), message: err.to_string() })?;
@@ -196,8 +176,8 @@ pub fn next_number(task: &TaskDir) -> Result<u32, ReviewError> {
 /// # Errors
 /// [`ReviewError::Journal`]; nothing is published then.
 pub fn begin(task: &TaskDir, rec: &AcceptRecord, befores: &[(&RelPath, &Content)]) -> Result<(), ReviewError> {
-    let accepts = task.accepts_dir();
-    let tmp = accepts.join(format!(".tmp-{}-{}", rec.number, std::process::id()));
+    let accepts = accepts_path(task, "")?;
+    let tmp = accepts_path(task, &format!(".tmp-{}-{}", rec.number, std::process::id()))?;
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
@@ -222,7 +202,7 @@ pub fn begin(task: &TaskDir, rec: &AcceptRecord, befores: &[(&RelPath, &Content)
         f.sync_all().map_err(io(path))?;
     }
     sync_dir(&tmp);
-    let dest = record_dir(task, rec.number);
+    let dest = record_dir(task, rec.number)?;
     fs::rename(&tmp, &dest).map_err(io(&dest))?;
     sync_dir(&accepts);
     Ok(())
@@ -234,7 +214,7 @@ pub fn begin(task: &TaskDir, rec: &AcceptRecord, befores: &[(&RelPath, &Content)
 /// [`ReviewError::Journal`] or a write error.
 pub fn set_status(task: &TaskDir, rec: &mut AcceptRecord, status: Status) -> Result<(), ReviewError> {
     rec.status = status;
-    fsio::write_json_atomic(&record_dir(task, rec.number).join(RECORD), rec)?;
+    fsio::write_json_atomic(&accepts_path(task, &format!("{}/{RECORD}", rec.number))?, rec)?;
     Ok(())
 }
 
@@ -243,7 +223,7 @@ pub fn set_status(task: &TaskDir, rec: &mut AcceptRecord, status: Status) -> Res
 /// # Errors
 /// [`ReviewError::Journal`] when the snapshot is missing or unreadable.
 pub fn before(task: &TaskDir, n: u32, rel: &RelPath) -> Result<Vec<u8>, ReviewError> {
-    let dir = SafeDir::new(record_dir(task, n).join("before"));
+    let dir = SafeDir::new(accepts_path(task, &format!("{n}/before"))?);
     let path = rel.join_to(dir.root());
     match dir.read(rel) {
         Ok(Some(b)) => Ok(b),
@@ -258,10 +238,10 @@ pub fn before(task: &TaskDir, n: u32, rel: &RelPath) -> Result<Vec<u8>, ReviewEr
 /// [`ReviewError::Journal`] when the rename fails; a failed delete after it is left for
 /// [`clean_scratch`].
 pub fn discard(task: &TaskDir, n: u32) -> Result<(), ReviewError> {
-    let dir = record_dir(task, n);
-    let trash = task.accepts_dir().join(format!(".trash-{n}-{}", std::process::id()));
+    let dir = record_dir(task, n)?;
+    let trash = accepts_path(task, &format!(".trash-{n}-{}", std::process::id()))?;
     fs::rename(&dir, &trash).map_err(io(&dir))?;
-    sync_dir(&task.accepts_dir());
+    sync_dir(&accepts_path(task, "")?);
     let _ = fs::remove_dir_all(&trash);
     Ok(())
 }
@@ -269,10 +249,11 @@ pub fn discard(task: &TaskDir, n: u32) -> Result<(), ReviewError> {
 /// Removes half-written (`.tmp-*`) and half-removed (`.trash-*`) journal directories; returns
 /// how many.
 pub fn clean_scratch(task: &TaskDir) -> usize {
-    let Ok(entries) = fs::read_dir(task.accepts_dir()) else { return 0 };
+    let Ok(dir) = accepts_path(task, "") else { return 0 };
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
     let mut n = 0;
     for e in entries.flatten() {
-        let scratch = e.file_name().to_str().is_some_and(|s| s.starts_with(".tmp-") || s.starts_with(".trash-"));
+        let scratch = e.file_name().to_str().is_some_and(ids::is_journal_scratch);
         if scratch && e.file_type().is_ok_and(|t| t.is_dir()) && fs::remove_dir_all(e.path()).is_ok() {
             n += 1;
         }

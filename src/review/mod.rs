@@ -25,6 +25,8 @@
 //! - a user's edit is never overwritten: a file that changed since the diff is written only
 //!   when every selected hunk applies cleanly around the edit, and undo refuses files that
 //!   changed since the accept;
+//! - every operation here that reads or writes the task holds the task lock
+//!   ([`crate::task::TaskLock`], the same lock a codegen run holds), taken by [`lock`];
 //! - after any kill, every touched file holds its old or its new content, and the next review
 //!   operation (which runs recovery under the task lock) makes the files, state.json's `landed`
 //!   and diff.patch agree again;
@@ -42,16 +44,19 @@ pub mod tree;
 pub mod undo;
 pub mod view;
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 pub use accept::{AcceptOptions, AcceptReport, FileConflict, LandedFile, Selection, accept};
-pub use rediff::{RediffReport, rediff};
+pub use rediff::RediffReport;
 pub use undo::{RecoveryReport, UndoReport, recover, undo};
 pub use view::{DiffLine, FileHunks, FileReview, HunkMark, HunkState, HunkView, set_states, snapshot};
 
 use crate::codegen::patch::PatchError;
 use crate::task::fsio::WriteError;
-use crate::task::state::StateError;
+use crate::task::lock::{REVIEW_WAIT, TaskLock};
+use crate::task::state::{StateError, TaskState};
+use crate::task::{TaskDir, TaskError};
 
 /// Exit code for a refusal because the working tree drifted (accept) or changed since an accept
 /// (undo).
@@ -88,8 +93,13 @@ pub enum ReviewError {
         stderr: String,
     },
     /// Another process holds the task's lock.
-    #[error("another accept or undo is running on this task ({0} is locked); try again when it ends")]
+    #[error(
+        "another ai-tools command (a codegen run, accept, undo or re-diff) is working on task {0}; try again when it ends"
+    )]
     Busy(PathBuf),
+    /// The task dir is unsafe to use (a symlinked entry, a malformed id) or unreadable.
+    #[error(transparent)]
+    Task(TaskError),
     /// No accept to undo.
     #[error("nothing to undo: no accept of this task is recorded under {0}")]
     NothingToUndo(PathBuf),
@@ -138,9 +148,47 @@ impl ReviewError {
             | ReviewError::UnknownFiles(_)
             | ReviewError::NotGit(_)
             | ReviewError::NothingToUndo(_)
+            | ReviewError::Task(TaskError::Unsafe { .. } | TaskError::BadId { .. })
             | ReviewError::State(StateError::Corrupt { .. }) => 2,
             ReviewError::UndoRefused { .. } => EXIT_DRIFT,
             _ => 1,
         }
     }
+}
+
+impl From<TaskError> for ReviewError {
+    fn from(e: TaskError) -> Self {
+        match e {
+            TaskError::Busy(root) => ReviewError::Busy(root),
+            e => ReviewError::Task(e),
+        }
+    }
+}
+
+/// Takes the task lock for a review operation, waiting up to [`REVIEW_WAIT`] for another
+/// process (a codegen run holds it for the whole run).
+///
+/// # Errors
+/// [`ReviewError::Busy`] when it stays held; [`ReviewError::Task`] when the task layout holds a
+/// symlink or the lock file cannot be opened.
+pub fn lock(task: &TaskDir) -> Result<TaskLock, ReviewError> {
+    Ok(TaskLock::acquire_within(task, REVIEW_WAIT)?)
+}
+
+/// Re-derives diff.patch ([`rediff::rediff_locked`]) against the working tree (under the task lock, after recovery).
+///
+/// # Errors
+/// [`ReviewError`] when the lock is held, the manifest is missing, or a write fails.
+pub fn rediff(task: &TaskDir, repo: &Path) -> Result<RediffReport, ReviewError> {
+    let _lock = crate::review::lock(task)?;
+    undo::recover_locked(task, repo)?;
+    let old = match rediff::load_patch(task) {
+        Ok(p) => p,
+        Err(ReviewError::NoPatch | ReviewError::Parse(_)) => patchset::PatchSet::default(),
+        Err(e) => return Err(e),
+    };
+    let drift = rediff::drifted(&old, repo);
+    let mut st = TaskState::load(task)?;
+    let known: HashSet<String> = old.ids().map(str::to_owned).collect();
+    rediff::rediff_locked(task, repo, &mut st, None, &drift, &known)
 }

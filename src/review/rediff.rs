@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::codegen::diff::{Backend, FileStat};
 use crate::codegen::patch;
 use crate::review::patchset::{self, FileAction, HunkKind, PatchSet};
-use crate::review::{ReviewError, journal, tree, undo};
+use crate::review::{ReviewError, tree};
 use crate::task::TaskDir;
 use crate::task::fsio::{self, SafeDir};
 use crate::task::state::TaskState;
@@ -39,7 +39,7 @@ pub struct RediffReport {
 /// # Errors
 /// [`ReviewError::NoPatch`] when it is missing, [`ReviewError::Parse`], or a read error.
 pub fn load_patch(task: &TaskDir) -> Result<PatchSet, ReviewError> {
-    let path = task.diff_patch();
+    let path = task.checked("code/diff.patch")?;
     match std::fs::read(&path) {
         Ok(bytes) => Ok(patchset::parse(&bytes)?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ReviewError::NoPatch),
@@ -65,24 +65,6 @@ pub fn drifted(patch: &PatchSet, repo: &Path) -> HashSet<String> {
         .collect()
 }
 
-/// Re-derives diff.patch against the working tree (under the task lock, after recovery).
-///
-/// # Errors
-/// [`ReviewError`] when the lock is held, the manifest is missing, or a write fails.
-pub fn rediff(task: &TaskDir, repo: &Path) -> Result<RediffReport, ReviewError> {
-    let _lock = journal::Lock::acquire(task)?;
-    undo::recover_locked(task, repo)?;
-    let old = match load_patch(task) {
-        Ok(p) => p,
-        Err(ReviewError::NoPatch | ReviewError::Parse(_)) => PatchSet::default(),
-        Err(e) => return Err(e),
-    };
-    let drift = drifted(&old, repo);
-    let mut st = TaskState::load(task)?;
-    let known: HashSet<String> = old.ids().map(str::to_owned).collect();
-    rediff_locked(task, repo, &mut st, None, &drift, &known)
-}
-
 /// The re-diff itself; the caller holds the lock. With `scope`, only those paths are
 /// re-derived: every other file keeps its section of the current diff.patch, its base entry and
 /// its kept base blob, so drift in a file this operation did not touch is still detected (and a
@@ -103,7 +85,7 @@ pub(crate) fn rediff_locked(
             (d.patch, d.stats)
         }
         Some(paths) => {
-            let old_bytes = std::fs::read(task.diff_patch()).unwrap_or_default();
+            let old_bytes = std::fs::read(task.checked("code/diff.patch")?).unwrap_or_default();
             let old = patchset::parse(&old_bytes).unwrap_or_default();
             let mut sections: BTreeMap<&str, &[u8]> = BTreeMap::new();
             for f in old.files.iter().filter(|f| !paths.contains(f.path.as_str())) {
@@ -137,7 +119,7 @@ pub(crate) fn rediff_locked(
     let new = patchset::parse(&bytes)?;
     // Bases first, so every blob diff.patch names is kept before it names it.
     patch::store_bases(task, &bases)?;
-    fsio::write_atomic(&task.diff_patch(), &bytes)?;
+    fsio::write_atomic(&task.checked("code/diff.patch")?, &bytes)?;
     patch::prune_bases(task, &new.files.iter().filter_map(|f| f.old_blob.clone()).collect());
     let mut reset = Vec::new();
     for f in new.files.iter().filter(|f| drifted.contains(f.path.as_str())) {
@@ -162,7 +144,7 @@ pub(crate) fn refresh(
     drifted: &HashSet<String>,
     known: &HashSet<String>,
 ) -> Result<RediffReport, ReviewError> {
-    if task.manifest().is_file() {
+    if task.checked("code/manifest.json")?.is_file() {
         return rediff_locked(task, repo, st, Some(scope), drifted, known);
     }
     st.save(task)?;

@@ -17,11 +17,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::codegen::diff::FileStat;
+use crate::review::ReviewError;
 use crate::review::git::Git;
 use crate::review::journal::{self, AcceptRecord, Side, Status};
 use crate::review::rediff::{load_patch, refresh};
 use crate::review::tree::{self, Content};
-use crate::review::{ReviewError, journal::Lock};
 use crate::task::TaskDir;
 use crate::task::fsio::SafeDir;
 use crate::task::relpath::RelPath;
@@ -68,7 +68,7 @@ pub struct UndoReport {
 /// [`ReviewError::NothingToUndo`]; [`ReviewError::UndoRefused`] naming the files that changed
 /// since the accept (nothing is written then); lock, journal and I/O errors.
 pub fn undo(task: &TaskDir, repo: &Path) -> Result<UndoReport, ReviewError> {
-    let _lock = Lock::acquire(task)?;
+    let _lock = crate::review::lock(task)?;
     let recovered = recover_locked(task, repo)?;
     let Some(mut rec) = journal::records(task)?.into_iter().rev().find(|r| r.status == Status::Done) else {
         return Err(ReviewError::NothingToUndo(task.accepts_dir()));
@@ -116,7 +116,7 @@ pub fn undo(task: &TaskDir, repo: &Path) -> Result<UndoReport, ReviewError> {
 /// # Errors
 /// Lock, journal, state and I/O errors.
 pub fn recover(task: &TaskDir, repo: &Path) -> Result<Option<RecoveryReport>, ReviewError> {
-    let _lock = Lock::acquire(task)?;
+    let _lock = crate::review::lock(task)?;
     recover_locked(task, repo)
 }
 
@@ -138,8 +138,9 @@ pub(crate) fn recover_locked(task: &TaskDir, repo: &Path) -> Result<Option<Recov
         rep.restored.extend(restored);
         rep.kept.extend(kept);
     }
-    for dir in [task.root().to_path_buf(), task.code_dir(), task.base_dir()] {
-        rep.temp_files += tree::clean_temp_in(&dir);
+    rep.temp_files += tree::clean_temp_in(task.root());
+    for dir in ["code", "code/base"] {
+        rep.temp_files += tree::clean_temp_in(&task.checked(dir)?);
     }
     settle(task, repo, &open, &rep.kept)?;
     for rec in &open {

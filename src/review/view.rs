@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::review::patchset::{FileAction, FilePatch, Hunk, HunkKind, LineKind, PatchSet};
 use crate::review::rediff::load_patch;
-use crate::review::{ReviewError, journal, undo};
+use crate::review::{ReviewError, undo};
 use crate::task::TaskDir;
 use crate::task::state::TaskState;
 
@@ -203,7 +203,7 @@ pub fn files(patch: &PatchSet, st: &TaskState) -> Vec<FileHunks> {
 /// [`ReviewError::NoPatch`] without a diff.patch; [`ReviewError::Busy`] while another process
 /// accepts; parse, state and I/O errors.
 pub fn snapshot(task: &TaskDir, repo: &Path) -> Result<Vec<FileHunks>, ReviewError> {
-    let _lock = journal::Lock::acquire(task)?;
+    let _lock = crate::review::lock(task)?;
     undo::recover_locked(task, repo)?;
     let patch = load_patch(task)?;
     let st = TaskState::load(task)?;
@@ -243,7 +243,7 @@ pub fn resolve_ids(patch: &PatchSet, ids: &[String]) -> Result<Vec<String>, Revi
 /// # Errors
 /// As [`resolve_ids`] (then nothing is set), plus lock, state and I/O errors.
 pub fn set_states(task: &TaskDir, repo: &Path, marks: &[(String, bool)]) -> Result<Vec<HunkMark>, ReviewError> {
-    let _lock = journal::Lock::acquire(task)?;
+    let _lock = crate::review::lock(task)?;
     undo::recover_locked(task, repo)?;
     let patch = load_patch(task)?;
     let ids: Vec<String> = marks.iter().map(|(id, _)| id.clone()).collect();

@@ -162,6 +162,45 @@ impl SafeDir {
     }
 }
 
+/// `rel` (a `/`-separated relative path) joined onto `root` after checking that no existing
+/// component from `root`'s first child down to `rel` itself is a symlink, and that every
+/// existing component above the last is a directory (a missing component ends the walk: nothing
+/// below it exists). `root` itself is not checked. The one check every path built under a task
+/// dir goes through (see [`crate::task::TaskDir::checked`]).
+///
+/// # Errors
+/// [`WriteError::Symlink`] or [`WriteError::NotADirectory`] naming the component;
+/// [`WriteError::Io`] (`InvalidInput`) when `rel` is empty, absolute or has an empty, `.` or
+/// `..` segment; [`WriteError::Io`] when a component cannot be inspected.
+pub fn resolve_no_follow(root: &Path, rel: &str) -> Result<PathBuf, WriteError> {
+    let segs: Vec<&str> = rel.split('/').collect();
+    if rel.is_empty() || rel.contains('\0') || segs.iter().any(|s| matches!(*s, "" | "." | "..")) {
+        return Err(WriteError::Io {
+            path: root.join(rel),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a plain relative path"),
+        });
+    }
+    let mut cur = root.to_path_buf();
+    for (k, seg) in segs.iter().enumerate() {
+        cur.push(seg);
+        let shown = || segs[..=k].join("/");
+        match fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(WriteError::Symlink { path: rel.to_owned(), component: shown() });
+            }
+            Ok(m) if k + 1 < segs.len() && !m.is_dir() => {
+                return Err(WriteError::NotADirectory { path: rel.to_owned(), component: shown() });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+            Err(e) => return Err(WriteError::Io { path: cur, source: e }),
+        }
+    }
+    let mut out = root.to_path_buf();
+    out.extend(&segs);
+    Ok(out)
+}
+
 /// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename, fsync
 /// of the directory) with permission bits `mode`.
 ///

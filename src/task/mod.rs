@@ -16,9 +16,23 @@
 //!   accepts/<n>/                pre-accept snapshots for undo
 //! ```
 //!
-//! Invariant: every path a [`TaskDir`] hands out is inside its root.
+//! Invariants:
+//! - every path a [`TaskDir`] hands out is inside its root;
+//! - a task dir is untrusted data (tasks are committed and cloned with the repo): nothing under
+//!   it is followed through a symlink. Every path the program opens under a task goes through
+//!   [`TaskDir::checked`] (or [`TaskDir::safe_dir`]), which refuses a symlinked component;
+//!   taking the task lock ([`lock::TaskLock`]) also checks the whole fixed layout
+//!   ([`TaskDir::check_layout`]), so a command that mutates a task refuses a planted symlink
+//!   before it reads or writes anything;
+//! - every id read from disk is checked against its format ([`ids`]) before it becomes a path
+//!   segment, and cleanup deletes only entries whose names it could have written.
+//!
+//! The plain accessors ([`TaskDir::files_dir`], [`TaskDir::diff_patch`], …) are lexical: use them
+//! for display, or after the layout check of a held lock.
 
 pub mod fsio;
+pub mod ids;
+pub mod lock;
 pub mod relpath;
 pub mod state;
 
@@ -26,6 +40,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+pub use lock::{RunLock, TaskLock};
+
+use crate::task::fsio::WriteError;
 
 /// Where tasks live under a repo.
 pub const TASKS_DIR: &str = ".ai-tools/tasks";
@@ -48,9 +66,33 @@ pub enum TaskError {
     /// `task new` with a slug that is not `[a-z0-9._-]+`.
     #[error("`{0}` is not a valid task slug: use letters, digits, `-`, `_` and `.`")]
     BadSlug(String),
-    /// Another codegen run holds the task.
-    #[error("another codegen run is active on task {0} (in this or another process); wait for it to end or stop it")]
+    /// Another command (a codegen run, accept, undo, re-diff, a hunk-state change) holds the
+    /// task's lock.
+    #[error(
+        "another ai-tools command (a codegen run, accept, undo or re-diff) is working on task {0}; wait for it to end or stop it"
+    )]
     Busy(PathBuf),
+    /// An entry of the task dir is a symlink (or a file where the layout has a directory).
+    #[error(
+        "task {task}: {source}; a task dir is data from the repo, and ai-tools never follows a symlink inside it: replace that entry with a real file or directory (or remove it)"
+    )]
+    Unsafe {
+        /// The task's root.
+        task: PathBuf,
+        /// Which component, and why.
+        #[source]
+        source: WriteError,
+    },
+    /// An id read from the task dir (state.json, a directory name) does not have its format.
+    #[error("{file}: `{id}` is not a valid {what}; fix or remove it")]
+    BadId {
+        /// Where the id was read.
+        file: PathBuf,
+        /// The id as read (shown escaped).
+        id: String,
+        /// What kind of id (`run id`, `accept number`, `blob id`).
+        what: &'static str,
+    },
     /// `task new` over an existing task.
     #[error("task {0} already exists")]
     Exists(PathBuf),
@@ -63,6 +105,21 @@ pub enum TaskError {
         #[source]
         source: io::Error,
     },
+}
+
+impl From<TaskError> for WriteError {
+    /// A task error where a write error is expected: [`TaskError::Unsafe`] gives its component
+    /// error; anything else becomes [`WriteError::Io`] carrying the message.
+    fn from(e: TaskError) -> Self {
+        match e {
+            TaskError::Unsafe { source, .. } => source,
+            TaskError::Io { path, source } => WriteError::Io { path, source },
+            other => WriteError::Io {
+                path: PathBuf::new(),
+                source: io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+            },
+        }
+    }
 }
 
 impl TaskDir {
@@ -117,9 +174,16 @@ impl TaskDir {
     pub fn base_dir(&self) -> PathBuf {
         self.root.join("code/base")
     }
-    /// `code/archive/<run_id>/`.
-    pub fn archive_dir(&self, run_id: &str) -> PathBuf {
-        self.root.join("code/archive").join(run_id)
+    /// `code/archive/<run_id>/`, checked: `run_id` must be a run id ([`ids::is_run_id`]) and no
+    /// component may be a symlink.
+    ///
+    /// # Errors
+    /// [`TaskError::BadId`] for a malformed id, [`TaskError::Unsafe`] for a symlink.
+    pub fn archive_dir(&self, run_id: &str) -> Result<PathBuf, TaskError> {
+        if !ids::is_run_id(run_id) {
+            return Err(TaskError::BadId { file: self.state_json(), id: format!("{run_id:?}"), what: "run id" });
+        }
+        self.checked(&format!("code/archive/{run_id}"))
     }
     /// `state.json`.
     pub fn state_json(&self) -> PathBuf {
@@ -135,27 +199,62 @@ impl TaskDir {
     }
 }
 
-/// Exclusive hold on a task for one codegen run: `<task>/.codegen.lock`, locked with an OS file
-/// lock, so it is released when the run ends or its process dies.
-#[derive(Debug)]
-pub struct RunLock {
-    _file: fs::File,
-}
+/// Every fixed entry of the task layout (see the module docs), task-relative, parents first:
+/// what [`TaskDir::check_layout`] inspects.
+pub const LAYOUT: &[&str] = &[
+    "planning",
+    "planning/plan.md",
+    "planning/plan.files.json",
+    "planning/planning.ai.json",
+    "review",
+    "review/plan-review.json",
+    "code",
+    "code/files",
+    "code/manifest.json",
+    "code/diff.patch",
+    "code/base",
+    "code/archive",
+    "state.json",
+    "logs",
+    "logs/provider",
+    "accepts",
+    lock::LOCK_FILE,
+];
 
-impl RunLock {
-    /// Takes the lock without waiting.
+impl TaskDir {
+    /// `rel` (task-relative, `/`-separated, e.g. `code/diff.patch`) under the root, after
+    /// checking that no existing component of it is a symlink and that every existing component
+    /// above the last is a directory. The one helper every path the program opens under a task
+    /// goes through.
     ///
     /// # Errors
-    /// [`TaskError::Busy`] when another run holds it; [`TaskError::Io`] on I/O failure.
-    pub fn acquire(task: &TaskDir) -> Result<Self, TaskError> {
-        let path = task.root().join(".codegen.lock");
-        let io = |source| TaskError::Io { path: path.clone(), source };
-        let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => Err(TaskError::Busy(task.root().to_path_buf())),
-            Err(fs::TryLockError::Error(e)) => Err(TaskError::Io { path, source: e }),
-        }
+    /// [`TaskError::Unsafe`] naming the component; [`TaskError::BadId`] when `rel` is not a
+    /// plain relative path (a caller passed an unchecked id).
+    pub fn checked(&self, rel: &str) -> Result<PathBuf, TaskError> {
+        fsio::resolve_no_follow(&self.root, rel).map_err(|source| match source {
+            WriteError::Io { source: e, .. } if e.kind() == io::ErrorKind::InvalidInput => {
+                TaskError::BadId { file: self.root.clone(), id: format!("{rel:?}"), what: "task-relative path" }
+            }
+            source => TaskError::Unsafe { task: self.root.clone(), source },
+        })
+    }
+
+    /// A [`fsio::SafeDir`] rooted at the task-relative directory `rel` (checked as by
+    /// [`TaskDir::checked`]); the `SafeDir` checks everything below it.
+    ///
+    /// # Errors
+    /// As [`TaskDir::checked`].
+    pub fn safe_dir(&self, rel: &str) -> Result<fsio::SafeDir, TaskError> {
+        self.checked(rel).map(fsio::SafeDir::new)
+    }
+
+    /// Checks every entry of [`LAYOUT`] that exists: none may be a symlink. Run by
+    /// [`TaskLock`] on every acquire, so every command that mutates a task starts with it.
+    ///
+    /// # Errors
+    /// [`TaskError::Unsafe`] naming the first offending entry.
+    pub fn check_layout(&self) -> Result<(), TaskError> {
+        LAYOUT.iter().try_for_each(|rel| self.checked(rel).map(|_| ()))
     }
 }
 
@@ -166,14 +265,17 @@ impl RunLock {
 /// [`TaskError::NoTask`] when there is none, [`TaskError::NotADirectory`] for a bad `explicit`.
 pub fn locate(repo: &Path, explicit: Option<&Path>) -> Result<TaskDir, TaskError> {
     if let Some(p) = explicit {
-        return if p.is_dir() { Ok(TaskDir::new(p)) } else { Err(TaskError::NotADirectory(p.to_path_buf())) };
+        let real_dir = fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+        return if real_dir { Ok(TaskDir::new(p)) } else { Err(TaskError::NotADirectory(p.to_path_buf())) };
     }
-    let dir = repo.join(TASKS_DIR);
+    let dir = fsio::resolve_no_follow(repo, TASKS_DIR)
+        .map_err(|source| TaskError::Unsafe { task: repo.join(TASKS_DIR), source })?;
     let mut best: Option<(SystemTime, PathBuf)> = None;
     let entries = fs::read_dir(&dir).map_err(|_| TaskError::NoTask(dir.clone()))?;
     for e in entries.flatten() {
         let path = e.path();
-        if !path.is_dir() {
+        // DirEntry::file_type does not follow symlinks: a symlinked task is never picked.
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         let t = newest_mtime(&path);
@@ -212,8 +314,10 @@ pub fn scaffold(repo: &Path, slug: &str, title: Option<&str>) -> Result<TaskDir,
     if !valid {
         return Err(TaskError::BadSlug(slug.to_owned()));
     }
-    let task = TaskDir::new(repo.join(TASKS_DIR).join(slug));
-    if task.root().exists() {
+    let root = fsio::resolve_no_follow(repo, &format!("{TASKS_DIR}/{slug}"))
+        .map_err(|source| TaskError::Unsafe { task: repo.join(TASKS_DIR).join(slug), source })?;
+    let task = TaskDir::new(root);
+    if fs::symlink_metadata(task.root()).is_ok() {
         return Err(TaskError::Exists(task.root().to_path_buf()));
     }
     let io = |path: &Path| {

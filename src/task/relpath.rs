@@ -2,7 +2,8 @@
 //!
 //! Invariant: a [`RelPath`] is non-empty, uses `/` as its only separator, has no empty, `.` or
 //! `..` segment, no NUL byte or backslash, is not absolute (no leading `/`, no drive letter) and
-//! has no `.git` segment. Joining it onto a directory therefore can never leave that directory
+//! has no `.git` segment, and is not ai-tools' own config (`.ai-tools.toml`) or task dir
+//! (`.ai-tools/`). Joining it onto a directory therefore can never leave that directory
 //! lexically; symlinks are the job of [`crate::task::fsio`].
 
 use std::fmt;
@@ -37,6 +38,9 @@ pub enum RelPathError {
     /// Points into `.ai-tools/`, where tasks (plans, state, generated files) live.
     #[error("`{0}` points into `.ai-tools/`, ai-tools' own task directory, which a plan cannot target")]
     ToolDir(String),
+    /// Is the repo's `.ai-tools.toml`, ai-tools' own configuration.
+    #[error("`{0}` is ai-tools' own configuration file, which a plan cannot target; edit it yourself")]
+    ToolConfig(String),
 }
 
 /// A validated repo-relative path with forward slashes (see the module invariant).
@@ -63,8 +67,12 @@ impl RelPath {
         if s.starts_with('/') || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic()) {
             return Err(RelPathError::Absolute(s.to_owned()));
         }
-        if s.split('/').next() == Some(".ai-tools") {
+        let first = s.split('/').next().unwrap_or("");
+        if first.eq_ignore_ascii_case(".ai-tools") {
             return Err(RelPathError::ToolDir(s.to_owned()));
+        }
+        if s.eq_ignore_ascii_case(".ai-tools.toml") {
+            return Err(RelPathError::ToolConfig(s.to_owned()));
         }
         for seg in s.split('/') {
             match seg {
@@ -160,6 +168,8 @@ mod tests {
             (".git/config", |e| matches!(e, E::GitDir(_))),
             ("sub/.GIT/hooks/pre-commit", |e| matches!(e, E::GitDir(_))),
             (".ai-tools/tasks/t/state.json", |e| matches!(e, E::ToolDir(_))),
+            (".ai-tools.toml", |e| matches!(e, E::ToolConfig(_))),
+            (".AI-Tools.toml", |e| matches!(e, E::ToolConfig(_))),
         ];
         for (input, check) in cases {
             let err = RelPath::new(input).unwrap_err();

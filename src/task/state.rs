@@ -286,7 +286,7 @@ impl TaskState {
     /// # Errors
     /// [`StateError`] when it exists but cannot be read or parsed.
     pub fn load(task: &TaskDir) -> Result<Self, StateError> {
-        Self::load_from(&task.state_json())
+        Self::load_from(&checked_path(task)?)
     }
 
     /// Loads a state file at `path` (default when missing).
@@ -313,7 +313,7 @@ impl TaskState {
     /// [`StateError::Write`].
     pub fn save(&mut self, task: &TaskDir) -> Result<(), StateError> {
         self.updated_at = Some(Utc::now());
-        fsio::write_json_atomic(&task.state_json(), self)?;
+        fsio::write_json_atomic(&checked_path(task)?, self)?;
         Ok(())
     }
 
@@ -321,6 +321,17 @@ impl TaskState {
     pub fn hunk_accepted(&self, id: &str) -> bool {
         self.hunks.get(id).copied().unwrap_or(true)
     }
+}
+
+/// `<task>/state.json` through [`TaskDir::checked`] (never read or written through a symlink).
+fn checked_path(task: &TaskDir) -> Result<std::path::PathBuf, StateError> {
+    task.checked("state.json").map_err(|e| match e {
+        crate::task::TaskError::Unsafe { source, .. } => StateError::Write(source),
+        other => StateError::Io {
+            path: task.state_json().display().to_string(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    })
 }
 
 /// A new run id: `YYYYMMDD-HHMMSS-xxxx` (UTC time and 4 random hex digits), sortable by start.

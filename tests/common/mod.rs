@@ -110,6 +110,10 @@ pub enum Reply {
     Stall { body: String, n: usize },
     /// Another reply, after a wait.
     Delayed(Duration, Box<Reply>),
+    /// 200 with a `content_type` body of `status`, whole (a gateway's error page, say).
+    Typed { status: u16, content_type: String, body: String },
+    /// 200 with an SSE body that never ends: `head`, then `chunk` every `every`, forever.
+    Trickle { head: String, chunk: String, every: Duration },
 }
 
 /// One recorded request.
@@ -255,6 +259,24 @@ impl Server {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
                     return Ok(());
                 }
+                Reply::Typed { status, content_type, body } => {
+                    let h = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    sock.write_all(h.as_bytes()).await?;
+                    sock.write_all(body.as_bytes()).await?;
+                }
+                Reply::Trickle { head, chunk, every } => {
+                    stream_body(&mut sock, "text/event-stream", &head, Some(head.len())).await?;
+                    loop {
+                        sock.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await?;
+                        sock.write_all(chunk.as_bytes()).await?;
+                        sock.write_all(b"\r\n").await?;
+                        sock.flush().await?;
+                        tokio::time::sleep(every).await;
+                    }
+                }
                 Reply::Delayed(..) => unreachable!("unwrapped above"),
             }
         }
@@ -333,9 +355,16 @@ pub fn ai_tools(repo: &Path) -> Command {
     ] {
         c.env_remove(k);
     }
-    c.env("AI_TOOLS_CONFIG", repo.join(".no-user-config.toml"));
+    c.env("AI_TOOLS_CONFIG", user_config_file(repo));
+    c.env("AI_TOOLS_STATE_DIR", repo.join(".no-user-state"));
     c.env("NO_COLOR", "1");
     c
+}
+
+/// The user config file [`ai_tools`] points `$AI_TOOLS_CONFIG` at (absent unless a test writes
+/// it): where settings that a repo's `.ai-tools.toml` may set only when trusted go.
+pub fn user_config_file(repo: &Path) -> PathBuf {
+    repo.join(".no-user-config.toml")
 }
 
 /// Parsed NDJSON lines.
