@@ -175,7 +175,13 @@ fn main() {
     let mut loads: Vec<f64> = (0..5).map(|_| LocalModel::load(&path).unwrap().load_time().as_secs_f64()).collect();
     let load_ms = median(&mut loads) * 1000.0;
 
-    let settings = LocalSettings { model_path: Some(path.clone()), threads, n_ctx: 8192, repeat_penalty: 1.0 };
+    let settings = LocalSettings {
+        model_path: Some(path.clone()),
+        threads,
+        n_ctx: 8192,
+        repeat_penalty: 1.0,
+        max_repeated_lines: 0,
+    };
     let provider = LocalProvider::new("local", settings).unwrap();
     let model = provider.load_blocking().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -57,6 +57,9 @@ pub struct ProviderConfig {
     pub n_ctx: Option<u32>,
     /// For `local`: repetition penalty (default 1.1; 1.0 turns it off).
     pub repeat_penalty: Option<f32>,
+    /// For `local`: most consecutive copies of one line before the stream stops (default 6;
+    /// 0 turns the stop off).
+    pub max_repeated_lines: Option<u32>,
     /// Completion token cap when this provider writes code (overrides the top-level `max_tokens`).
     pub max_tokens: Option<u32>,
     /// Context package budget when this provider writes code (overrides the top-level

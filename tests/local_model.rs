@@ -28,7 +28,13 @@ fn model_path() -> PathBuf {
 }
 
 fn provider(n_ctx: u32) -> LocalProvider {
-    let s = LocalSettings { model_path: Some(model_path()), threads: default_threads(), n_ctx, repeat_penalty: 1.0 };
+    let s = LocalSettings {
+        model_path: Some(model_path()),
+        threads: default_threads(),
+        n_ctx,
+        repeat_penalty: 1.0,
+        max_repeated_lines: 0,
+    };
     LocalProvider::new("local", s).expect("provider")
 }
 
@@ -55,7 +61,7 @@ async fn collect(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_llama_cpp_tokens_and_counts_usage() {
     let p = provider(2048);
-    assert_eq!((p.kind(), p.capabilities().tools), ("local", false));
+    assert_eq!((p.kind(), p.capabilities().tools), ("local", true));
     let req = greedy("You are a Python programmer.", "Write a function that adds two numbers.", 40);
     let (r, deltas) = collect(&p, &req).await;
     let r = r.expect("generation");
@@ -119,7 +125,7 @@ async fn a_truncated_model_fails_with_a_pull_hint() {
     let cut = t.path().join("cut.gguf");
     let bytes = std::fs::read(model_path()).unwrap();
     std::fs::write(&cut, &bytes[..2 << 20]).unwrap();
-    let s = LocalSettings { model_path: Some(cut), threads: 1, n_ctx: 512, repeat_penalty: 1.0 };
+    let s = LocalSettings { model_path: Some(cut), threads: 1, n_ctx: 512, repeat_penalty: 1.0, max_repeated_lines: 0 };
     // The header is intact, so the provider builds; llama.cpp refuses the tensor data.
     let p = LocalProvider::new("local", s).expect("header checks pass");
     let (r, _) = collect(&p, &greedy("s", "u", 4)).await;
@@ -154,8 +160,13 @@ async fn the_repetition_penalty_changes_what_a_looping_model_writes() {
         160,
     );
     let plain = collect(&provider(2048), &req).await.0.unwrap().text;
-    let s =
-        LocalSettings { model_path: Some(model_path()), threads: default_threads(), n_ctx: 2048, repeat_penalty: 1.5 };
+    let s = LocalSettings {
+        model_path: Some(model_path()),
+        threads: default_threads(),
+        n_ctx: 2048,
+        repeat_penalty: 1.5,
+        max_repeated_lines: 0,
+    };
     let penalized = collect(&LocalProvider::new("local", s).unwrap(), &req).await.0.unwrap().text;
     // The longest run of identical lines: looping output repeats whole lines.
     let repeats = |t: &str| {

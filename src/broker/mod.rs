@@ -17,6 +17,7 @@
 pub mod anthropic;
 pub mod base;
 pub mod build;
+pub mod grammar;
 pub mod http;
 #[cfg(feature = "local")]
 pub mod local;

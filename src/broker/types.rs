@@ -84,6 +84,32 @@ pub struct ChatRequest {
     pub tools: Vec<ToolSpec>,
     /// Tool choice (ignored without tools).
     pub tool_choice: ToolChoice,
+    /// The shape the text reply must take, for providers that constrain decoding to it (the
+    /// `local` provider, through a llama.cpp grammar); other providers ignore it — the prompt
+    /// asks for the same shape. Ignored when tools are offered: the reply is then a tool call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_shape: Option<ReplyShape>,
+}
+
+/// The shape a text reply must take ([`ChatRequest::reply_shape`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "shape", rename_all = "snake_case")]
+pub enum ReplyShape {
+    /// Exactly one fenced code block opened by `` ```<info> `` (e.g. `python`) and nothing
+    /// else: the whole-file codegen reply.
+    FencedBlock {
+        /// Backticks in the opening and closing fence (3, or more when the content has runs
+        /// of backticks: [`crate::codegen::lang::fence_for`]).
+        fence: usize,
+        /// The fence's info string.
+        info: String,
+    },
+    /// One or more SEARCH/REPLACE blocks, each preceded by `path` on its own line: the
+    /// codegen reply for a large `modify` target.
+    SearchReplace {
+        /// The target's repo-relative path.
+        path: String,
+    },
 }
 
 impl ChatRequest {
@@ -98,11 +124,34 @@ impl ChatRequest {
             seed: None,
             tools: Vec::new(),
             tool_choice: ToolChoice::Auto,
+            reply_shape: None,
         }
     }
 }
 
+/// The seed base of candidate samples when the configuration sets no `seed`.
+pub const CANDIDATE_SEED_BASE: u64 = 0x5eed;
+
+/// The sampling seed of candidate `index` (0-based) among the N samples of one request whose
+/// configured seed is `base`: `base + index` (wrapping; `base` defaults to
+/// [`CANDIDATE_SEED_BASE`]), so the N candidates get N distinct seeds and a rerun draws the same
+/// ones. The local provider folds the 64-bit seed to llama.cpp's 32 bits by XOR of the halves,
+/// which keeps consecutive seeds distinct.
+pub fn candidate_seed(base: Option<u64>, index: u32) -> u64 {
+    base.unwrap_or(CANDIDATE_SEED_BASE).wrapping_add(u64::from(index))
+}
+
 impl ChatRequest {
+    /// A copy of this request for candidate `index` of a best-of-N sample: seed
+    /// [`candidate_seed`]`(self.seed, index)` and temperature `temperature` (0 is greedy on the
+    /// local provider, which makes every candidate the same).
+    pub fn candidate(&self, index: u32, temperature: f32) -> ChatRequest {
+        let mut r = self.clone();
+        r.seed = Some(candidate_seed(self.seed, index));
+        r.temperature = Some(temperature);
+        r
+    }
+
     /// The messages as `{"role", "content"}` objects, led by a `system` message when
     /// `with_system` (OpenAI and Ollama put the system prompt there; Anthropic has a field).
     pub fn wire_messages(&self, with_system: bool) -> Vec<serde_json::Value> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::broker::{Broker, BrokerError, CallCtx, CallRecord, ChatRequest, Role};
+use crate::broker::{Broker, BrokerError, CallCtx, CallRecord, ChatRequest, ReplyShape, Role};
 use crate::codegen::edit::{self, EditError};
 use crate::codegen::lang;
 use crate::codegen::prompt::{PromptError, Prompts};
@@ -109,6 +109,20 @@ pub fn mode_for(pkg: &ContextPackage, s: &GenerateSettings) -> ReplyMode {
     }
 }
 
+/// The reply shape the prompt for `pkg` in `mode` asks for, so providers that constrain
+/// decoding (the local model) can only write it: one fence as long as the prompt's (longer than
+/// any backtick run in the current content) with the target's fence info, or SEARCH/REPLACE
+/// blocks naming the target.
+pub fn reply_shape(pkg: &ContextPackage, mode: ReplyMode) -> ReplyShape {
+    match mode {
+        ReplyMode::WholeFile => ReplyShape::FencedBlock {
+            fence: lang::fence_for(pkg.current.as_deref().unwrap_or("")).len(),
+            info: lang::file_type(&pkg.entry.path).fence.to_owned(),
+        },
+        ReplyMode::SearchReplace => ReplyShape::SearchReplace { path: pkg.entry.path.as_str().to_owned() },
+    }
+}
+
 /// Renders the (system, user) prompts for a package.
 ///
 /// # Errors
@@ -143,11 +157,13 @@ pub async fn generate_file(
 ) -> Result<Generated, GenerateError> {
     let mode = mode_for(pkg, settings);
     let (system, user) = render(prompts, pkg, mode)?;
+    let shape = reply_shape(pkg, mode);
     let build = |_: &crate::broker::Capabilities| {
         let mut r = ChatRequest::new(system.clone(), user.clone(), settings.max_tokens);
         r.temperature = settings.temperature;
         r.top_p = settings.top_p;
         r.seed = settings.seed;
+        r.reply_shape = Some(shape.clone());
         r
     };
     let started = Instant::now();

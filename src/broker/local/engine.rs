@@ -11,13 +11,21 @@
 //! - [`LocalModel::generate`] asks `cancelled` between prompt batches and before every token,
 //!   so a cancelled caller costs at most one more decode step;
 //! - streamed text is valid UTF-8: bytes of a character split across tokens are held back until
-//!   the character is complete (an invalid sequence becomes U+FFFD).
+//!   the character is complete (an invalid sequence becomes U+FFFD);
+//! - with a [`Constraint`], every sampled token is one its grammar allows: the sampler chain's
+//!   pick is checked against the grammar; when it is refused and the grammar may end there, the
+//!   reply ends (the model wanted to write past the shape); otherwise the grammar is applied to
+//!   the whole vocabulary and the pick made again. Generation stops on the token that completes
+//!   the reply ([`End`]);
+//! - a line repeated more than `max_repeated_lines` times in a row stops generation
+//!   ([`Stop::Repetition`]); the text keeps what streamed, repeats included.
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -25,9 +33,12 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 
 use crate::broker::ChatRequest;
 use crate::broker::local::LocalError;
+use crate::broker::local::guard::{End, RepeatGuard};
 use crate::broker::local::template;
 
 /// Tokens per prompt batch (and per llama.cpp micro-batch): the granularity at which a prompt
@@ -71,6 +82,19 @@ pub struct GenParams {
     pub n_ctx: u32,
     /// Repetition penalty over the last [`PENALTY_LAST_N`] tokens (1.0 turns it off).
     pub repeat_penalty: f32,
+    /// Most consecutive copies of one line before generation stops (0: no limit; see
+    /// [`RepeatGuard`]).
+    pub max_repeated_lines: u32,
+}
+
+/// What a generation's reply must look like: a GBNF grammar (start rule
+/// [`crate::broker::grammar::ROOT`]) and how to tell the reply is complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Constraint {
+    /// The grammar, in llama.cpp's GBNF.
+    pub gbnf: String,
+    /// When the reply is complete.
+    pub end: End,
 }
 
 /// How many recent tokens the repetition penalty looks at (llama.cpp's default).
@@ -87,6 +111,10 @@ pub enum Stop {
     ContextFull,
     /// The caller cancelled.
     Cancelled,
+    /// The constrained reply is complete ([`Constraint::end`]).
+    Complete,
+    /// A line repeated more than `max_repeated_lines` times in a row.
+    Repetition,
 }
 
 /// A finished generation.
@@ -209,15 +237,18 @@ impl LocalModel {
     }
 
     /// Evaluates `prompt` and samples up to `p.max_tokens` tokens, passing text to `on_text` as
-    /// it is produced (see the module invariants for cancellation and UTF-8).
+    /// it is produced, under `constraint` when given (see the module invariants for
+    /// cancellation, UTF-8, grammars and repetition).
     ///
     /// # Errors
     /// [`LocalError::PromptTooLong`] when the prompt does not fit the window;
+    /// [`LocalError::Grammar`] when llama.cpp rejects the constraint's grammar;
     /// [`LocalError::Context`] or [`LocalError::Decode`] when llama.cpp fails.
     pub fn generate(
         &self,
         prompt: &str,
         p: &GenParams,
+        constraint: Option<&Constraint>,
         cancelled: &dyn Fn() -> bool,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, LocalError> {
@@ -233,6 +264,7 @@ impl LocalModel {
         if n_prompt >= window {
             return Err(LocalError::PromptTooLong { tokens: n_prompt, n_ctx: window });
         }
+        let mut picker = Picker::new(&self.model, p, constraint)?;
         let n_ctx = n_prompt.saturating_add(p.max_tokens.max(1)).div_ceil(256).saturating_mul(256).min(window);
         let threads = i32::try_from(p.threads.max(1)).unwrap_or(i32::MAX);
         let params = LlamaContextParams::default()
@@ -245,7 +277,6 @@ impl LocalModel {
             let _one_at_a_time = self.new_ctx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             self.model.new_context(backend()?, params).map_err(|e| LocalError::Context(e.to_string()))?
         };
-        let decode_err = |e: &dyn std::fmt::Display| LocalError::Decode(e.to_string());
         let mut out = Generation {
             text: String::new(),
             prompt_tokens: n_prompt,
@@ -273,19 +304,42 @@ impl LocalModel {
         out.prompt_eval = eval_start.elapsed();
 
         let gen_start = Instant::now();
+        let end = constraint.map_or(End::Model, |c| c.end);
+        out.stop = self.decode_loop(&mut ctx, &mut batch, &mut picker, p, end, &mut out, cancelled, on_text)?;
+        out.generation = gen_start.elapsed();
+        Ok(out)
+    }
+
+    /// Samples and decodes one token at a time until a [`Stop`]; appends the text to `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn decode_loop(
+        &self,
+        ctx: &mut LlamaContext<'_>,
+        batch: &mut LlamaBatch,
+        picker: &mut Picker,
+        p: &GenParams,
+        end: End,
+        out: &mut Generation,
+        cancelled: &dyn Fn() -> bool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Stop, LocalError> {
         let vocab = self.model.vocab();
-        let mut sampler = sampler(p, self.model.n_vocab());
         let mut utf8 = Utf8Stream::new();
+        let mut repeats = RepeatGuard::new(p.max_repeated_lines);
         let mut bytes = Vec::with_capacity(32);
-        let mut n_past = n_prompt;
-        out.stop = loop {
+        let mut n_past = out.prompt_tokens;
+        let mut emit = |out: &mut Generation, text: &str| {
+            out.text.push_str(text);
+            on_text(text);
+        };
+        let stop = loop {
             if out.output_tokens >= p.max_tokens {
                 break Stop::MaxTokens;
             }
             if cancelled() {
                 break Stop::Cancelled;
             }
-            let token = sampler.sample(&ctx, -1);
+            let token = picker.pick(ctx);
             if vocab.is_eog(token) {
                 break Stop::EndOfGeneration;
             }
@@ -294,27 +348,86 @@ impl LocalModel {
             vocab.token_to_piece_into(token, &mut bytes, false, None);
             let text = utf8.push(&bytes);
             if !text.is_empty() {
-                out.text.push_str(&text);
-                on_text(&text);
+                emit(out, &text);
+                if end.reached(&out.text, &text) {
+                    break Stop::Complete;
+                }
+                if repeats.push(&text) {
+                    break Stop::Repetition;
+                }
             }
             if out.output_tokens >= p.max_tokens {
                 break Stop::MaxTokens;
             }
-            if n_past >= n_ctx {
+            if n_past >= out.n_ctx {
                 break Stop::ContextFull;
             }
             batch.clear();
             batch.add(token, n_past as i32, &[0], true).map_err(|e| decode_err(&e))?;
-            ctx.decode(&mut batch).map_err(|e| decode_err(&e))?;
+            ctx.decode(batch).map_err(|e| decode_err(&e))?;
             n_past += 1;
         };
         let rest = utf8.finish();
         if !rest.is_empty() {
-            out.text.push_str(&rest);
-            on_text(&rest);
+            emit(out, &rest);
         }
-        out.generation = gen_start.elapsed();
-        Ok(out)
+        Ok(stop)
+    }
+}
+
+fn decode_err(e: &dyn std::fmt::Display) -> LocalError {
+    LocalError::Decode(e.to_string())
+}
+
+/// Picks each next token: the sampler chain's choice, checked against the grammar when there is
+/// one (see the module invariants).
+struct Picker {
+    chain: LlamaSampler,
+    grammar: Option<LlamaSampler>,
+    /// The end-of-generation token: picked when the grammar may end and the model wants to go
+    /// past it, or if the grammar allows no token at all.
+    eos: LlamaToken,
+}
+
+impl Picker {
+    fn new(model: &LlamaModel, p: &GenParams, constraint: Option<&Constraint>) -> Result<Self, LocalError> {
+        let grammar = match constraint {
+            Some(c) => Some(
+                LlamaSampler::grammar(model, &c.gbnf, crate::broker::grammar::ROOT)
+                    .map_err(|e| LocalError::Grammar(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(Self { chain: sampler(p, model.n_vocab()), grammar, eos: model.vocab().eos() })
+    }
+
+    fn pick(&mut self, ctx: &LlamaContext<'_>) -> LlamaToken {
+        let Some(grammar) = self.grammar.as_mut() else {
+            return self.chain.sample(ctx, -1);
+        };
+        let mut all = ctx.token_data_array_ith(-1);
+        all.apply_sampler(&mut self.chain);
+        let first = all.selected_token();
+        let mut allows = |t: LlamaToken| {
+            let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(t, 0.0, 0.0)], false);
+            one.apply_sampler(grammar);
+            one.data.first().is_some_and(|d| d.logit().is_finite())
+        };
+        let token = match first {
+            Some(t) if allows(t) => t,
+            // The model wants to go on past a point where the reply may end (e.g. prose after a
+            // SEARCH/REPLACE block): end it rather than force another block.
+            _ if allows(self.eos) => self.eos,
+            _ => {
+                let mut all = ctx.token_data_array_ith(-1);
+                all.apply_sampler(grammar);
+                all.apply_sampler(&mut self.chain);
+                all.selected_token().unwrap_or(self.eos)
+            }
+        };
+        self.chain.accept(token);
+        grammar.accept(token);
+        token
     }
 }
 

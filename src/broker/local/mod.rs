@@ -10,9 +10,18 @@
 //! - dropping the future returned by [`Provider::stream`] (the broker does that on cancel)
 //!   closes the delta channel, and the generation stops before its next token;
 //! - requests are serialized by the broker's per-provider semaphore (local defaults to 1);
-//!   parallel requests, when configured, get separate llama.cpp contexts.
+//!   parallel requests, when configured, get separate llama.cpp contexts;
+//! - replies are constrained by a llama.cpp grammar ([`crate::broker::grammar`]) chosen by the
+//!   request: tools offered → exactly one tool call as JSON, returned in
+//!   [`ChatResponse::tool_calls`] like a remote provider's (tool choice `auto` is treated as
+//!   `any`: a small model cannot reliably decide between prose and a call); else
+//!   [`ChatRequest::reply_shape`] → one fenced block or SEARCH/REPLACE blocks; else free text.
+//!   Generation stops on the token that completes the shape;
+//! - a line repeated more than `max_repeated_lines` times in a row stops the stream (stop
+//!   reason `repetition`).
 
 pub mod engine;
+pub mod guard;
 pub mod template;
 
 use std::path::{Path, PathBuf};
@@ -21,12 +30,15 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use crate::broker::grammar::{self, GrammarError};
 use crate::broker::{
-    Capabilities, ChatRequest, ChatResponse, DeltaSink, ErrorKind, Provider, ProviderError, StreamDelta, Usage,
+    Capabilities, ChatRequest, ChatResponse, DeltaSink, ErrorKind, Provider, ProviderError, ReplyShape, StreamDelta,
+    ToolCall, Usage,
 };
 use crate::config::{Config, ProviderConfig};
 use crate::models::{self, ModelError, PULL_HINT};
-use engine::{GenParams, LocalModel, Stop};
+use engine::{Constraint, GenParams, LocalModel, Stop};
+use guard::{DEFAULT_MAX_REPEATED_LINES, End};
 
 /// Context window used when `n_ctx` is not configured (capped by the model's training window).
 pub const DEFAULT_N_CTX: u32 = 8192;
@@ -71,6 +83,15 @@ pub enum LocalError {
     /// llama.cpp failed while evaluating.
     #[error("llama.cpp decode: {0}")]
     Decode(String),
+    /// The reply's grammar could not be built, or llama.cpp rejected it.
+    #[error("reply grammar: {0}")]
+    Grammar(String),
+}
+
+impl From<GrammarError> for LocalError {
+    fn from(e: GrammarError) -> Self {
+        LocalError::Grammar(e.to_string())
+    }
 }
 
 /// How the local provider runs, from the configuration.
@@ -85,6 +106,9 @@ pub struct LocalSettings {
     /// Repetition penalty (default [`DEFAULT_REPEAT_PENALTY`]; 1.0 turns it off). Small models
     /// otherwise tend to loop on a line until the token cap.
     pub repeat_penalty: f32,
+    /// Most consecutive copies of one (non-blank) line before the stream stops (default
+    /// [`DEFAULT_MAX_REPEATED_LINES`]; 0 turns the stop off).
+    pub max_repeated_lines: u32,
 }
 
 /// The default repetition penalty for the local model (llama.cpp's long-standing default).
@@ -105,6 +129,7 @@ impl LocalSettings {
             threads: pc.threads.filter(|t| *t > 0).unwrap_or_else(default_threads),
             n_ctx: pc.n_ctx.filter(|n| *n > 0).unwrap_or(DEFAULT_N_CTX),
             repeat_penalty: pc.repeat_penalty.filter(|r| r.is_finite() && *r > 0.0).unwrap_or(DEFAULT_REPEAT_PENALTY),
+            max_repeated_lines: pc.max_repeated_lines.unwrap_or(DEFAULT_MAX_REPEATED_LINES),
         }
     }
 }
@@ -227,10 +252,12 @@ impl Provider for LocalProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { tools: false, tool_choice: false }
+        Capabilities { tools: true, tool_choice: true }
     }
 
     async fn stream(&self, req: &ChatRequest, sink: &DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
+        let constraint = constraint(req).map_err(|e| self.error(&e))?;
+        let tool_reply = constraint.as_ref().is_some_and(|c| c.end == End::JsonValue);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let (slot, path, req2) = (self.model.clone(), self.path.clone(), req.clone());
         let params = GenParams {
@@ -241,18 +268,22 @@ impl Provider for LocalProvider {
             threads: self.settings.threads,
             n_ctx: self.settings.n_ctx,
             repeat_penalty: self.settings.repeat_penalty,
+            max_repeated_lines: self.settings.max_repeated_lines,
         };
         let guard = InFlight::enter(&self.in_flight);
         let job = tokio::task::spawn_blocking(move || {
             let _guard = guard;
             let model = load_into(&slot, &path)?;
             let prompt = model.prompt(&req2)?;
-            model.generate(&prompt, &params, &|| tx.is_closed(), &mut |text| {
+            model.generate(&prompt, &params, constraint.as_ref(), &|| tx.is_closed(), &mut |text| {
                 let _ = tx.send(text.to_owned());
             })
         });
+        // A tool call's JSON is not reply text: like a remote provider's, it arrives whole.
         while let Some(text) = rx.recv().await {
-            sink(StreamDelta::Text(text));
+            if !tool_reply {
+                sink(StreamDelta::Text(text));
+            }
         }
         let g = job
             .await
@@ -266,20 +297,51 @@ impl Provider for LocalProvider {
             g.generation,
             g.stop
         );
-        let stop_reason = match g.stop {
-            Stop::EndOfGeneration => "stop",
+        let mut stop_reason = match g.stop {
+            Stop::EndOfGeneration | Stop::Complete => "stop",
             Stop::MaxTokens | Stop::ContextFull => "length",
+            Stop::Repetition => "repetition",
             Stop::Cancelled => return Err(ProviderError::new(&self.name, ErrorKind::Cancelled, "cancelled")),
         };
+        let (mut text, mut tool_calls) = (g.text, Vec::new());
+        if tool_reply && let Some(call) = parse_tool_call(&text) {
+            (text, tool_calls, stop_reason) = (String::new(), vec![call], "tool_use");
+        }
         Ok(ChatResponse {
-            text: g.text,
-            tool_calls: Vec::new(),
+            text,
+            tool_calls,
             usage: Usage { input_tokens: u64::from(g.prompt_tokens), output_tokens: u64::from(g.output_tokens) },
             stop_reason: Some(stop_reason.to_owned()),
             model: self.label.clone(),
             request_id: None,
         })
     }
+}
+
+/// The grammar `req` asks for (see the module invariants), or `None` for free text.
+///
+/// # Errors
+/// [`LocalError::Grammar`] when the tool choice names a tool that is not offered.
+pub fn constraint(req: &ChatRequest) -> Result<Option<Constraint>, LocalError> {
+    if !req.tools.is_empty() {
+        let gbnf = grammar::tool_call(&req.tools, &req.tool_choice)?;
+        return Ok(Some(Constraint { gbnf, end: End::JsonValue }));
+    }
+    Ok(req.reply_shape.as_ref().map(|shape| match shape {
+        ReplyShape::FencedBlock { fence, info } => {
+            Constraint { gbnf: grammar::fenced_block(*fence, info), end: End::ClosingFence { fence: (*fence).max(3) } }
+        }
+        ReplyShape::SearchReplace { path } => Constraint { gbnf: grammar::search_replace(path), end: End::Model },
+    }))
+}
+
+/// The tool call in a [`grammar::tool_call`] reply: `{"name": …, "arguments": {…}}`; `None`
+/// when the text is not one (the token cap cut it).
+pub fn parse_tool_call(text: &str) -> Option<ToolCall> {
+    let v: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+    let name = v.get("name")?.as_str()?.to_owned();
+    let arguments = v.get("arguments")?.clone();
+    Some(ToolCall { id: "call_1".to_owned(), name, arguments })
 }
 
 #[cfg(test)]
@@ -305,7 +367,13 @@ mod tests {
         let junk = t.path().join("junk.gguf");
         std::fs::write(&junk, b"definitely not a model").unwrap();
         for p in [junk, t.path().join("missing.gguf")] {
-            let s = LocalSettings { model_path: Some(p), threads: 1, n_ctx: 512, repeat_penalty: 1.0 };
+            let s = LocalSettings {
+                model_path: Some(p),
+                threads: 1,
+                n_ctx: 512,
+                repeat_penalty: 1.0,
+                max_repeated_lines: DEFAULT_MAX_REPEATED_LINES,
+            };
             let e = LocalProvider::new("local", s).unwrap_err().to_string();
             assert!(e.contains("ai-tools model pull"), "{e}");
         }

@@ -12,7 +12,7 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Error, ErrorKind, Value, context};
 use serde::Serialize;
 
-use crate::broker::{ChatRequest, ChatRole};
+use crate::broker::{ChatRequest, ChatRole, ToolSpec};
 
 /// One message as chat templates see it (`message['role']`, `message['content']`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,9 +23,17 @@ pub struct TemplateMessage {
     pub content: String,
 }
 
-/// The messages of `req`: its system prompt first (when set), then the conversation.
+/// The messages of `req`: its system prompt first (when set, or when tools are offered), then
+/// the conversation. Offered tools are described at the end of the system prompt
+/// ([`tool_section`]): chat templates differ in how (and whether) they render tools, and the
+/// call format the grammar enforces is the same for every model.
 pub fn messages(req: &ChatRequest) -> Vec<TemplateMessage> {
-    let system = req.system.iter().map(|s| TemplateMessage { role: "system".into(), content: s.clone() });
+    let system = match (&req.system, req.tools.is_empty()) {
+        (s, true) => s.clone(),
+        (Some(s), false) => Some(format!("{s}\n\n{}", tool_section(&req.tools))),
+        (None, false) => Some(tool_section(&req.tools)),
+    };
+    let system = system.into_iter().map(|s| TemplateMessage { role: "system".into(), content: s });
     let turns = req.messages.iter().map(|m| TemplateMessage {
         role: match m.role {
             ChatRole::User => "user".into(),
@@ -34,6 +42,29 @@ pub fn messages(req: &ChatRequest) -> Vec<TemplateMessage> {
         content: m.content.clone(),
     });
     system.chain(turns).collect()
+}
+
+/// The system prompt's description of `tools`: the call format, then one line per tool with its
+/// argument names and types (from its JSON schema's `properties`) and its description.
+pub fn tool_section(tools: &[ToolSpec]) -> String {
+    let mut out = String::from(
+        "# Tools\n\nReply with exactly one tool call, as JSON: {\"name\": \"<tool>\", \"arguments\": {…}}\n",
+    );
+    for t in tools {
+        let args: Vec<String> = t
+            .input_schema
+            .get("properties")
+            .and_then(serde_json::Value::as_object)
+            .map(|props| {
+                props
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\": {}", v.get("type").and_then(|t| t.as_str()).unwrap_or("value")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push_str(&format!("\n- {} {{{}}}: {}", t.name, args.join(", "), t.description));
+    }
+    out
 }
 
 /// A chat template that did not compile or render.
@@ -98,6 +129,23 @@ mod tests {
             "the template's default system prompt must survive: {out}"
         );
         assert!(out.ends_with("<|im_start|>user\nAdd two numbers.<|im_end|>\n<|im_start|>assistant\n"), "{out}");
+    }
+
+    #[test]
+    fn offered_tools_are_described_after_the_system_prompt() {
+        let mut req = ChatRequest::new("Fix the file.", "Findings: …", 10);
+        req.tools = crate::repair::edits::tool_specs();
+        let msgs = messages(&req);
+        let sys = &msgs[0].content;
+        assert!(sys.starts_with("Fix the file.\n\n# Tools\n"), "{sys}");
+        assert!(sys.contains(r#"{"name": "<tool>", "arguments": {…}}"#), "{sys}");
+        assert!(
+            sys.contains(r#"- patch_file {"old_string": string, "new_string": string}: Replace one exact"#),
+            "{sys}"
+        );
+        assert!(sys.contains(r#"- write_file {"content": string}: "#), "{sys}");
+        req.system = None;
+        assert!(messages(&req)[0].content.starts_with("# Tools"));
     }
 
     #[test]
