@@ -53,7 +53,7 @@ pub fn exit_code_of(e: &anyhow::Error) -> i32 {
     }
     if e.downcast_ref::<config::ConfigError>().is_some()
         || e.downcast_ref::<task::TaskError>().is_some()
-        || e.downcast_ref::<plan::PlanError>().is_some()
+        || e.downcast_ref::<ai_tools::plan::PlanError>().is_some()
     {
         return 2;
     }

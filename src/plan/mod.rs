@@ -18,9 +18,8 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::plan::dag;
 pub use crate::plan::types::{Action, Plan, PlannedFile};
 use crate::task::TaskDir;
 use crate::task::relpath::RelPath;
