@@ -2,10 +2,13 @@
 //! it resolves the repo, task and configuration, starts the orchestrator, and hands off to a
 //! front end.
 
+mod accepts;
 mod args;
 mod demo;
+mod edit;
 mod model;
 mod providers;
+mod regen;
 mod review;
 
 use std::path::{Path, PathBuf};
@@ -186,6 +189,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             let repo = resolve_repo(&common)?;
             review::undo(&locate_task(&repo, &common)?, &repo, &a)
         }
+        Some(Cmd::Accepts(a)) => {
+            let repo = resolve_repo(&common)?;
+            accepts::run(&locate_task(&repo, &common)?, &a)
+        }
+        Some(Cmd::Regen(a)) => regen::run(session(&common)?, &a),
+        Some(Cmd::Edit(a)) => edit::run(session(&common)?, &a),
         Some(Cmd::Repl) => {
             let s = session(&common)?;
             let _log = init_file_logging();

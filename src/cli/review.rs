@@ -1,6 +1,9 @@
 //! `ai-tools hunks`, `accept` and `undo`: thin wrappers over [`ai_tools::review`] that print
 //! for people (stdout, refusals on stderr) or, with `--json`, for scripts (stdout only).
 //! Exit codes: 0 ok, 1 failed, 2 bad input, 4 refused because files changed.
+//!
+//! `hunks --accept/--reject ID… [--reason TEXT]` records review decisions first; `undo --to N`
+//! walks the accept journal back to accept N.
 
 use std::io::Write;
 use std::path::Path;
@@ -21,6 +24,8 @@ struct HunkRow<'a> {
     file: &'a str,
     header: &'a str,
     state: &'a str,
+    reason: Option<&'a str>,
+    held: bool,
     kind: review::patchset::HunkKind,
     action: review::patchset::FileAction,
     additions: usize,
@@ -54,8 +59,30 @@ fn plural(n: usize, one: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
 }
 
+/// Records `--accept` / `--reject [--reason]` decisions.
+fn mark(task: &TaskDir, repo: &Path, a: &HunksArgs) -> Result<()> {
+    let mut marks = Vec::new();
+    for id in a.accept.iter().flatten() {
+        marks.push(review::Mark { id: id.clone(), accepted: true, reason: None });
+    }
+    for id in a.reject.iter().flatten() {
+        marks.push(review::Mark { id: id.clone(), accepted: false, reason: a.reason.clone() });
+    }
+    if marks.is_empty() {
+        return Ok(());
+    }
+    for m in review::mark(task, repo, &marks)? {
+        if !a.json {
+            let why = m.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            println!("{}  {}{why}", m.id, m.state.as_str());
+        }
+    }
+    Ok(())
+}
+
 /// `ai-tools hunks`.
 pub fn hunks(task: &TaskDir, repo: &Path, a: &HunksArgs) -> Result<i32> {
+    mark(task, repo, a)?;
     if a.rediff {
         let r = review::rediff(task, repo)?;
         if !a.json {
@@ -78,6 +105,8 @@ pub fn hunks(task: &TaskDir, repo: &Path, a: &HunksArgs) -> Result<i32> {
                     file: &f.path,
                     header: &h.header,
                     state: h.state.as_str(),
+                    reason: h.reason.as_deref(),
+                    held: f.held(),
                     kind: h.kind,
                     action: f.action,
                     additions: h.additions,
@@ -110,8 +139,22 @@ fn print_hunks(files: &[FileHunks]) {
             f.deletions,
             plural(f.hunks.len(), "hunk")
         );
+        if f.held() {
+            println!(
+                "  held: {} the run introduced, so a bare accept skips its unreviewed hunks; \
+                 accept them with `ai-tools accept --files {}` or `--hunks ID`",
+                plural(f.findings.len(), "open finding"),
+                f.path
+            );
+            for r in f.findings.iter().take(3) {
+                println!("    {}", review::findings::describe(r));
+            }
+        }
         for h in &f.hunks {
             println!("  {}  {:<8}  {}  +{} −{}", h.id, h.state.as_str(), h.header, h.additions, h.deletions);
+            if let Some(r) = &h.reason {
+                println!("      reason: {r}");
+            }
         }
     }
 }
@@ -180,6 +223,14 @@ fn print_accept(r: &AcceptReport) {
     if !r.reset.is_empty() {
         println!("{} of edited files start rejected: {}", plural(r.reset.len(), "new hunk"), r.reset.join(", "));
     }
+    if !r.held.is_empty() {
+        println!(
+            "left unreviewed hunks of {} with open findings the run introduced: {} (see `ai-tools hunks`; \
+             accept them with --files or --hunks)",
+            plural(r.held.len(), "file"),
+            r.held.join(", ")
+        );
+    }
     if r.accept.is_some() {
         println!(
             "{} left in code/diff.patch (`ai-tools hunks`; `ai-tools undo` reverts this accept)",
@@ -190,11 +241,28 @@ fn print_accept(r: &AcceptReport) {
 
 /// `ai-tools undo`.
 pub fn undo(task: &TaskDir, repo: &Path, a: &UndoArgs) -> Result<i32> {
-    let r = review::undo(task, repo)?;
+    let Some(n) = a.to else {
+        let r = review::undo(task, repo)?;
+        if a.json {
+            print_json(&r)?;
+            return Ok(i32::from(r.git_error.is_some()));
+        }
+        return Ok(print_undo(&r));
+    };
+    let reports = review::undo_to(task, repo, n)?;
+    let failed = reports.iter().any(|r| r.git_error.is_some());
     if a.json {
-        print_json(&r)?;
-        return Ok(i32::from(r.git_error.is_some()));
+        print_json(&serde_json::json!({ "undone": reports }))?;
+        return Ok(i32::from(failed));
     }
+    let mut code = 0;
+    for r in &reports {
+        code = code.max(print_undo(r));
+    }
+    Ok(code)
+}
+
+fn print_undo(r: &review::UndoReport) -> i32 {
     note_recovery(r.recovered.as_ref());
     println!("undid accept {}: restored {}", r.accept, plural(r.restored.len(), "file"));
     for p in &r.restored {
@@ -208,8 +276,8 @@ pub fn undo(task: &TaskDir, repo: &Path, a: &UndoArgs) -> Result<i32> {
     }
     if let Some(e) = &r.git_error {
         eprintln!("git: {e}");
-        return Ok(1);
+        return 1;
     }
     println!("{} in code/diff.patch", plural(r.remaining, "hunk"));
-    Ok(0)
+    0
 }

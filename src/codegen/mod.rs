@@ -3,10 +3,13 @@
 //! - [`prompt`] renders minijinja templates from `prompts/`;
 //! - [`generate`] asks the codegen role for one file and parses the reply ([`reply`], [`edit`]);
 //! - [`materialize`] writes `code/files/` and the manifest;
-//! - [`patch`] derives `code/diff.patch` with [`diff`] and records the base.
+//! - [`patch`] derives `code/diff.patch` with [`diff`] and records the base;
+//! - [`feedback`] asks for a new version of one target with the reviewer's feedback (the
+//!   review loop's regeneration, driven by [`crate::review::regen`]).
 
 pub mod diff;
 pub mod edit;
+pub mod feedback;
 pub mod generate;
 pub mod lang;
 pub mod materialize;

@@ -33,21 +33,28 @@
 //!   does that silently.
 
 pub mod accept;
+pub mod candidate;
+pub mod edit;
+pub mod findings;
 pub mod git;
+pub mod history;
 pub mod journal;
 pub mod merge;
 pub mod patchset;
 pub mod rediff;
+pub mod regen;
 pub mod tree;
 pub mod undo;
+pub mod verify;
 pub mod view;
 
 use std::path::PathBuf;
 
 pub use accept::{AcceptOptions, AcceptReport, FileConflict, LandedFile, Selection, accept};
+pub use history::{AcceptEntry, accepts, undo_to};
 pub use rediff::{RediffReport, rediff};
 pub use undo::{RecoveryReport, UndoReport, recover, undo};
-pub use view::{DiffLine, FileHunks, FileReview, HunkMark, HunkState, HunkView, set_states, snapshot};
+pub use view::{DiffLine, FileHunks, FileReview, HunkMark, HunkState, HunkView, Mark, mark, set_states, snapshot};
 
 use crate::codegen::patch::PatchError;
 use crate::task::fsio::WriteError;
@@ -87,6 +94,15 @@ pub enum ReviewError {
         /// What git said.
         stderr: String,
     },
+    /// A rejection reason that cannot be kept.
+    #[error("bad reason: {0}")]
+    BadReason(String),
+    /// An accept number that names no accept in the journal.
+    #[error("there is no accept {0} to undo; list them with `ai-tools accepts`")]
+    UnknownAccept(u32),
+    /// Re-validation of new candidates could not run.
+    #[error("validation could not run: {0}")]
+    Validation(String),
     /// Another process holds the task's lock.
     #[error("another accept or undo is running on this task ({0} is locked); try again when it ends")]
     Busy(PathBuf),
@@ -138,6 +154,8 @@ impl ReviewError {
             | ReviewError::UnknownFiles(_)
             | ReviewError::NotGit(_)
             | ReviewError::NothingToUndo(_)
+            | ReviewError::BadReason(_)
+            | ReviewError::UnknownAccept(_)
             | ReviewError::State(StateError::Corrupt { .. }) => 2,
             ReviewError::UndoRefused { .. } => EXIT_DRIFT,
             _ => 1,
