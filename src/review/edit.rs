@@ -176,3 +176,31 @@ impl Drop for EditSession {
         let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visual_wins_over_editor_and_words_split_like_a_shell() {
+        let env = |v: Option<&str>, e: Option<&str>| {
+            let (v, e) = (v.map(str::to_owned), e.map(str::to_owned));
+            move |k: &str| {
+                if k == "VISUAL" {
+                    v.clone()
+                } else if k == "EDITOR" {
+                    e.clone()
+                } else {
+                    None
+                }
+            }
+        };
+        assert_eq!(editor_command(env(Some("code --wait"), Some("vi"))).unwrap(), vec!["code", "--wait"]);
+        assert_eq!(editor_command(env(Some(" "), Some("'my editor' -n"))).unwrap(), vec!["my editor", "-n"]);
+        assert_eq!(editor_command(env(None, None)), Err(EditorError::Unset));
+        assert!(matches!(
+            editor_command(env(None, Some("vi 'open"))),
+            Err(EditorError::Unparsable { name: "EDITOR", .. })
+        ));
+    }
+}

@@ -104,9 +104,10 @@ fn from_run_log(task: &TaskDir, run_id: &str) -> BTreeMap<String, Vec<Validation
 /// [`ReviewError::State`] when state.json cannot be read.
 pub fn current(task: &TaskDir) -> Result<BTreeMap<String, Vec<ValidationReport>>, ReviewError> {
     let st = TaskState::load(task)?;
-    let Some(run_id) = st.run_id.as_deref() else { return Ok(BTreeMap::new()) };
-    let mut out = from_run_log(task, run_id);
-    for (path, f) in FindingsFile::load(task, run_id).files {
+    // No run id (outputs materialized outside a run): only re-validations count.
+    let run_id = st.run_id.unwrap_or_default();
+    let mut out = if run_id.is_empty() { BTreeMap::new() } else { from_run_log(task, &run_id) };
+    for (path, f) in FindingsFile::load(task, &run_id).files {
         if f.findings.is_empty() {
             out.remove(&path);
         } else {
