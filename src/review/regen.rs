@@ -357,6 +357,7 @@ async fn call(
     feedback::regenerate_file(ctx.broker, ctx.prompts, plan, pkg, fb, &ctx.settings.generate, &call).await.map_err(
         |e| match e {
             GenerateError::Broker(BrokerError::Cancelled) => RegenError::Cancelled,
+            GenerateError::OutOfScope(paths) => RegenError::Scope(paths),
             source => RegenError::Generate { path: path.to_string(), source },
         },
     )
