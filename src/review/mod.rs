@@ -3,9 +3,10 @@
 //! This is the only path besides `codegen --apply` that writes the working tree. The flow:
 //!
 //! 1. [`patchset`] parses `code/diff.patch` into files and hunks with stable ids; each hunk's
-//!    review state (accepted / rejected, absent = accepted) lives in `state.json`
-//!    ([`crate::task::state::TaskState::hunks`]). [`view`] turns them into what front ends list
-//!    and draw, and sets states.
+//!    review state (accepted / rejected with an optional reason; absent = accepted, or
+//!    unreviewed in a file held by open findings the run introduced, see [`findings`]) lives in
+//!    `state.json` ([`crate::task::state::TaskState::hunks`] and `reasons`). [`view`] turns
+//!    them into what front ends list and draw, and sets states.
 //! 2. [`accept()`] applies a selection of hunks. Per file it compares the working-tree file with
 //!    the base diff.patch was made against (the blob id on its `index` line). Unchanged: the base
 //!    gets exactly the selected hunks. Changed (drift): the hunks are merged onto the file as it
@@ -20,6 +21,12 @@
 //!    without git.
 //! 5. With git ([`git`]), `--commit` commits exactly the accepted paths and aggressive mode
 //!    stages them.
+//! 6. [`history`] lists the journaled accepts and undoes back to any of them.
+//!
+//! The review loop replaces candidates in `code/files/` before anything is accepted:
+//! [`regen`] asks the model again with the reviewer's feedback, [`edit`] takes a hand edit;
+//! both re-validate ([`verify`]), archive the previous candidate and re-derive the diff through
+//! [`candidate`], which also gives the diff of candidates (previous → current).
 //!
 //! Invariants:
 //! - a user's edit is never overwritten: a file that changed since the diff is written only
