@@ -165,6 +165,15 @@ fn with_dependents_regenerates_the_files_that_depend_on_it_in_wave_order() {
     let files = r.join(".ai-tools/tasks/clamp/code/files/calc");
     assert_eq!(std::fs::read_to_string(files.join("cli.py")).unwrap(), content("calc/cli.py", true));
     assert_eq!(std::fs::read_to_string(files.join("other.py")).unwrap(), content("calc/other.py", false));
+
+    // A redo moves the review loop's candidates and findings aside with the run's outputs.
+    let (code, _, err) = run(r, &server, &["codegen", "--redo", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let code_dir = r.join(".ai-tools/tasks/clamp/code");
+    assert!(!code_dir.join("candidates").exists() && !code_dir.join("findings.json").exists());
+    let archived: Vec<_> = std::fs::read_dir(code_dir.join("archive")).unwrap().flatten().collect();
+    assert_eq!(archived.len(), 1);
+    assert!(archived[0].path().join("candidates/1/files/calc/util.py").is_file());
 }
 
 #[test]

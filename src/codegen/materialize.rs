@@ -115,8 +115,9 @@ pub fn has_outputs(task: &TaskDir) -> bool {
     task.files_dir().exists() || task.diff_patch().exists() || task.manifest().exists()
 }
 
-/// Moves `code/files/`, `code/diff.patch` and `code/manifest.json` to
-/// `code/archive/<run_id>/` (renames, so nothing is copied or lost). Returns the archive dir.
+/// Moves `code/files/`, `code/diff.patch`, `code/manifest.json` and the review loop's
+/// `code/candidates/` and `code/findings.json` to `code/archive/<run_id>/` (renames, so nothing
+/// is copied or lost). Returns the archive dir.
 ///
 /// # Errors
 /// [`WriteError::Io`] when a rename fails; what was moved before stays moved.
@@ -128,9 +129,14 @@ pub fn archive(task: &TaskDir, run_id: &str) -> Result<std::path::PathBuf, Write
         dest = task.archive_dir(&format!("{run_id}.{n}"));
     }
     std::fs::create_dir_all(&dest).map_err(|e| WriteError::Io { path: dest.clone(), source: e })?;
-    for (from, name) in
-        [(task.files_dir(), "files"), (task.diff_patch(), "diff.patch"), (task.manifest(), "manifest.json")]
-    {
+    let code = task.code_dir();
+    for (from, name) in [
+        (task.files_dir(), "files"),
+        (task.diff_patch(), "diff.patch"),
+        (task.manifest(), "manifest.json"),
+        (code.join("candidates"), "candidates"),
+        (code.join("findings.json"), "findings.json"),
+    ] {
         if from.exists() {
             std::fs::rename(&from, dest.join(name)).map_err(|e| WriteError::Io { path: from.clone(), source: e })?;
         }
