@@ -283,7 +283,7 @@ fn functions(text: &str) -> Vec<(usize, String, usize)> {
         // The signature may span lines; a `;` before a `{` is a declaration without a body.
         let end = lines.iter().enumerate().skip(i).find(|(j, x)| {
             let xt = x.trim_start();
-            x.len() - xt.len() == indent && (xt.starts_with('}') || (xt.ends_with('}') && *j == i))
+            x.len() - xt.len() == indent && (xt.starts_with('}') || (*j == i && xt.ends_with('}')))
         });
         if let Some((j, _)) = end {
             out.push((i + 1, name, j - i + 1));

@@ -1,19 +1,30 @@
 //! `ai-tools accepts`: the accepts that `ai-tools undo` can walk back, oldest first — number,
-//! time, files with what happened to each, hunks, and the git commit when one was made.
+//! time, files with what happened to each, hunks, and the git commit when one was made. Asks
+//! the orchestrator actor ([`Command::ListAccepts`]), as the workbench and the REPL do.
 //! Exit codes: 0 ok, 1 an unreadable journal.
 
 use std::io::Write;
 
 use anyhow::Result;
 
-use ai_tools::review::{self, accept::Change};
-use ai_tools::task::TaskDir;
+use ai_tools::orchestrator::{Command, Event, Handle};
+use ai_tools::review::accept::Change;
 
 use super::args::AcceptsArgs;
 
 /// Lists the accepts.
-pub fn run(task: &TaskDir, a: &AcceptsArgs) -> Result<i32> {
-    let list = review::accepts(task)?;
+pub async fn run(handle: &Handle, a: &AcceptsArgs) -> Result<i32> {
+    let answer = handle.request(Command::ListAccepts).await;
+    if let Some(e) = &answer.error {
+        eprintln!("error: {e}");
+        return Ok(answer.exit_code);
+    }
+    let list = answer
+        .find(|e| match e {
+            Event::AcceptsListed { accepts } => Some(accepts.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
     let mut out = std::io::stdout().lock();
     if a.json {
         for e in &list {

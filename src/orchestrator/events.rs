@@ -10,8 +10,13 @@ use serde::Serialize;
 use crate::broker::Notice;
 use crate::codegen::diff::FileStat;
 use crate::orchestrator::summary::Summary;
+use crate::plan::Plan;
 use crate::report::{RepairAttempt, ValidationReport};
-use crate::review::{AcceptReport, FileHunks, HunkMark, RecoveryReport, UndoReport};
+use crate::review::{
+    AcceptEntry, AcceptReport, FileHunks, HunkMark, Mark, RecoveryReport, RediffReport, Selection, UndoReport,
+};
+use crate::task::TaskDir;
+use crate::task::relpath::RelPath;
 use crate::task::state::{Phase, RunStatus, Stage};
 use crate::validate::ValidatorRun;
 
@@ -42,11 +47,14 @@ pub enum Command {
     /// Set review states of hunks: `(hunk id or unique prefix, accepted)`; answered with
     /// [`Event::HunksMarked`].
     SetHunks(Vec<(String, bool)>),
-    /// Apply hunks to the working tree (the accepted ones when `hunks` is `None`); answered with
-    /// [`Event::Accepted`], then [`Event::DiffReady`] and [`Event::Hunks`] when something landed.
+    /// Record review decisions, a rejection with its reason; answered with
+    /// [`Event::HunksMarked`].
+    MarkHunks(Vec<Mark>),
+    /// Apply hunks to the working tree; answered with [`Event::Accepted`], then
+    /// [`Event::DiffReady`] and [`Event::Hunks`] when something landed.
     Accept {
-        /// Hunk ids to apply instead of the accepted set.
-        hunks: Option<Vec<String>>,
+        /// Which hunks: the accepted set (the default), all, or named hunks or files.
+        selection: Selection,
         /// Commit the accepted paths afterwards.
         commit: bool,
         /// Commit message.
@@ -55,13 +63,41 @@ pub enum Command {
     /// Undo the last accept; answered with [`Event::Undone`], [`Event::DiffReady`] and
     /// [`Event::Hunks`].
     Undo,
+    /// Undo every accept back to and including accept N, newest first (refused whole, naming
+    /// the files, when one changed since); answered with one [`Event::Undone`] per accept,
+    /// [`Event::DiffReady`] and [`Event::Hunks`].
+    UndoTo(u32),
+    /// List the accepts that can be undone; answered with [`Event::AcceptsListed`].
+    ListAccepts,
     /// Publish the review view of the task as it stands ([`Event::Hunks`]).
     Snapshot,
     /// Re-derive diff.patch against the working tree as it is (after files were edited since the
-    /// diff); answered with [`Event::DiffReady`] and [`Event::Hunks`].
+    /// diff); answered with [`Event::Rediffed`], [`Event::DiffReady`] and [`Event::Hunks`].
     Rediff,
     /// Stop the actor.
     Shutdown,
+}
+
+/// The actor's answer to one [`crate::orchestrator::Handle::request`]: the events it published
+/// for that command, in order — for a review command all of them; for a codegen run only its
+/// final [`Event::Ready`] or [`Event::Failed`] (the run's progress streams on the bus) — and the
+/// exit code a one-shot front end ends with (0 done, 1 failed, 2 bad input, 3 scope mismatch,
+/// 4 refused because files changed).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Answer {
+    /// The answering events.
+    pub events: Vec<Event>,
+    /// The exit code.
+    pub exit_code: i32,
+    /// Why the command was refused, when it was (the message a one-shot front end prints).
+    pub error: Option<String>,
+}
+
+impl Answer {
+    /// The first answering event `pick` maps to something.
+    pub fn find<T>(&self, pick: impl Fn(&Event) -> Option<T>) -> Option<T> {
+        self.events.iter().find_map(pick)
+    }
 }
 
 /// One target of the plan, as [`Event::PlanLoaded`] lists it.
@@ -306,6 +342,16 @@ pub enum Event {
         /// What to do about refused files.
         suggestion: Option<String>,
     },
+    /// diff.patch was re-derived on request (answers [`Command::Rediff`]).
+    Rediffed {
+        /// Files and hunks in the new diff, and the new hunks of drifted files that start rejected.
+        report: RediffReport,
+    },
+    /// The accepts that can be undone, oldest first (answers [`Command::ListAccepts`]).
+    AcceptsListed {
+        /// Number, time, files, hunks, commit of each.
+        accepts: Vec<AcceptEntry>,
+    },
     /// The last accept was undone.
     Undone {
         /// What was restored.
@@ -395,6 +441,34 @@ pub fn wire_name<T: Serialize>(v: &T) -> String {
 }
 
 impl Event {
+    /// The one way a re-derived diff is announced: [`Event::DiffReady`] for `stats` (one entry per
+    /// file of `task`'s diff.patch), with the totals summed.
+    pub fn diff_ready(task: &TaskDir, stats: &[FileStat]) -> Self {
+        let files: Vec<FileDiffStat> = stats.iter().map(FileDiffStat::from).collect();
+        Event::DiffReady {
+            patch: task.diff_patch(),
+            additions: files.iter().map(|f| f.additions).sum(),
+            deletions: files.iter().map(|f| f.deletions).sum(),
+            files,
+        }
+    }
+
+    /// The [`Event::PlanLoaded`] for `plan` layered into `waves`.
+    pub fn plan_loaded(plan: &Plan, waves: &[Vec<RelPath>]) -> Self {
+        let wave_of: std::collections::HashMap<&RelPath, usize> =
+            waves.iter().enumerate().flat_map(|(i, w)| w.iter().map(move |p| (p, i + 1))).collect();
+        let files = plan
+            .files
+            .iter()
+            .map(|f| PlannedTarget {
+                path: f.path.to_string(),
+                action: f.action.to_string(),
+                wave: wave_of.get(&f.path).copied().unwrap_or(0),
+            })
+            .collect();
+        Event::PlanLoaded { title: plan.title.clone(), files }
+    }
+
     /// A log event.
     pub fn log(level: &str, message: impl Into<String>) -> Self {
         Event::Log { level: level.to_owned(), message: message.into() }
