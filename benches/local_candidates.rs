@@ -59,13 +59,14 @@ fn request(prompts: &Prompts, path: &str, description: &str) -> ChatRequest {
         description: description.into(),
         depends_on: vec![],
     };
-    let plan = Plan {
-        title: "Small helpers".into(),
-        plan_md: format!("# Small helpers\n\n{description}\n"),
-        files: vec![entry.clone()],
-        planning_ai: None,
-        plan_review: None,
-    };
+    let plan = Plan::new(
+        "Small helpers".into(),
+        format!("# Small helpers\n\n{description}\n"),
+        vec![entry.clone()],
+        None,
+        None,
+    )
+    .unwrap();
     let summary = "pkg/__init__.py (0 B)\n";
     let pkg = ai_tools::context::build(&plan, &entry, summary, None, vec![], LOCAL_CONTEXT_BUDGET_TOKENS);
     let (system, user) = generate::render(prompts, &pkg, ReplyMode::WholeFile).unwrap();

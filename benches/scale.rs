@@ -102,7 +102,22 @@ fn main() {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("| {n} files, {p}-file plan | ai-tools | baseline | ratio |");
     println!("|---|---|---|---|");
-    println!("| plan load (chain of {p}) | {:.0} ms | {:.0} ms (serde_json parse only) | {:.1}× |", ms(load), ms(parse), ms(load) / ms(parse));
-    println!("| context: repo walk | {:.0} ms | {:.0} ms (`git ls-files`) | {:.2}× |", ms(walk), ms(ls), ms(walk) / ms(ls));
-    println!("| shadow tree build | {:.0} ms | {:.0} ms (`cp -r`) | {:.2}× |", ms(shadow), ms(copy), ms(shadow) / ms(copy));
+    println!(
+        "| plan load (chain of {p}) | {:.0} ms | {:.0} ms (serde_json parse only) | {:.1}× |",
+        ms(load),
+        ms(parse),
+        ms(load) / ms(parse)
+    );
+    println!(
+        "| context: repo walk | {:.0} ms | {:.0} ms (`git ls-files`) | {:.2}× |",
+        ms(walk),
+        ms(ls),
+        ms(walk) / ms(ls)
+    );
+    println!(
+        "| shadow tree build | {:.0} ms | {:.0} ms (`cp -r`) | {:.2}× |",
+        ms(shadow),
+        ms(copy),
+        ms(shadow) / ms(copy)
+    );
 }

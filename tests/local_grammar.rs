@@ -118,13 +118,14 @@ async fn with_the_edit_grammar_a_reply_is_search_replace_blocks_for_the_target()
         description: "Add `def sub(a, b): return a - b` after `add`.".into(),
         depends_on: vec![],
     };
-    let plan = Plan {
-        title: "Subtraction".into(),
-        plan_md: "# Subtraction\n\nAdd `sub(a, b)` to calc/ops.py.\n".into(),
-        files: vec![entry.clone()],
-        planning_ai: None,
-        plan_review: None,
-    };
+    let plan = Plan::new(
+        "Subtraction".into(),
+        "# Subtraction\n\nAdd `sub(a, b)` to calc/ops.py.\n".into(),
+        vec![entry.clone()],
+        None,
+        None,
+    )
+    .unwrap();
     let pkg = ai_tools::context::build(&plan, &entry, "calc/ops.py (60 B)\n", Some(current.into()), vec![], 3072);
     let (system, user) = generate::render(&Prompts::load(None).unwrap(), &pkg, ReplyMode::SearchReplace).unwrap();
     let mut req = ChatRequest::new(system, user, 300);

@@ -55,8 +55,16 @@ pub enum Cmd {
     Hunks(HunksArgs),
     /// Apply hunks to the working tree (default: the hunks whose state is accepted).
     Accept(AcceptArgs),
-    /// Restore the files of the last accept (when they still hold what it wrote).
+    /// Restore the files of the last accept, or of every accept back to N with --to (when they
+    /// still hold what the accepts wrote).
     Undo(UndoArgs),
+    /// List the accepts that can be undone: number, time, files, hunks, commit.
+    Accepts(AcceptsArgs),
+    /// Regenerate targets with the review feedback (rejected hunks and their reasons, accepted
+    /// hunks, open findings, a note); the previous candidates are archived.
+    Regen(RegenArgs),
+    /// Edit a generated file of code/files/ in $VISUAL/$EDITOR, then re-validate and re-diff it.
+    Edit(EditArgs),
     /// A plain line-based front end with the workbench's commands.
     Repl,
     /// Manage tasks.
@@ -186,6 +194,15 @@ pub struct HunksArgs {
     /// Re-derive code/diff.patch against the working tree first (after files were edited).
     #[arg(long)]
     pub rediff: bool,
+    /// Mark these hunks accepted (ids or unique id prefixes, comma-separated) before listing.
+    #[arg(long, value_name = "ID,…", value_delimiter = ',')]
+    pub accept: Option<Vec<String>>,
+    /// Mark these hunks rejected (ids or unique id prefixes, comma-separated) before listing.
+    #[arg(long, value_name = "ID,…", value_delimiter = ',')]
+    pub reject: Option<Vec<String>>,
+    /// Why the --reject hunks are wrong (kept with them and sent to the model by `regen`).
+    #[arg(long, value_name = "TEXT", requires = "reject")]
+    pub reason: Option<String>,
 }
 
 /// `ai-tools accept`.
@@ -214,7 +231,49 @@ pub struct AcceptArgs {
 /// `ai-tools undo`.
 #[derive(Debug, Args)]
 pub struct UndoArgs {
+    /// Undo every accept from the newest back to and including accept N (see `ai-tools accepts`).
+    #[arg(long, value_name = "N")]
+    pub to: Option<u32>,
     /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ai-tools accepts`.
+#[derive(Debug, Args)]
+pub struct AcceptsArgs {
+    /// One JSON object per accept per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ai-tools regen`.
+#[derive(Debug, Args)]
+pub struct RegenArgs {
+    /// The targets to regenerate (repo-relative paths).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// A note for the model (what to change), sent with every target.
+    #[arg(short = 'm', long = "note", visible_alias = "message", value_name = "NOTE")]
+    pub note: Option<String>,
+    /// Also regenerate the files that depend on the targets, in wave order.
+    #[arg(long)]
+    pub with_dependents: bool,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `ai-tools edit`.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The generated file to edit (repo-relative path of a target in code/files/).
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// Print the outcome as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -2,10 +2,13 @@
 //! it resolves the repo, task and configuration, starts the orchestrator, and hands off to a
 //! front end.
 
+mod accepts;
 mod args;
 mod demo;
+mod edit;
 mod model;
 mod providers;
+mod regen;
 mod review;
 mod tools;
 mod trust;
@@ -201,6 +204,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Cmd::Hunks(a)) => with_actor(session(&common)?, |h| async move { review::hunks(&h, &a).await }),
         Some(Cmd::Accept(a)) => with_actor(session(&common)?, |h| async move { review::accept(&h, &a).await }),
         Some(Cmd::Undo(a)) => with_actor(session(&common)?, |h| async move { review::undo(&h, &a).await }),
+        Some(Cmd::Accepts(a)) => with_actor(session(&common)?, |h| async move { accepts::run(&h, &a).await }),
+        Some(Cmd::Regen(a)) => regen::run(session(&common)?, &a),
+        Some(Cmd::Edit(a)) => edit::run(session(&common)?, &a),
         Some(Cmd::Repl) => {
             let s = session(&common)?;
             let _log = init_file_logging();

@@ -2,6 +2,10 @@
 //! the same path the workbench and the REPL take — and renders the events of the actor's
 //! answer for people (stdout, refusals on stderr) or, with `--json`, for scripts (stdout only).
 //! Exit codes: 0 ok, 1 failed, 2 bad input, 4 refused because files changed.
+//!
+//! `hunks --accept/--reject ID… [--reason TEXT]` records review decisions first
+//! ([`Command::MarkHunks`]); `undo --to N` walks the accept journal back to accept N
+//! ([`Command::UndoTo`]).
 
 use std::io::Write;
 
@@ -21,6 +25,8 @@ struct HunkRow<'a> {
     file: &'a str,
     header: &'a str,
     state: &'a str,
+    reason: Option<&'a str>,
+    held: bool,
     kind: review::patchset::HunkKind,
     action: review::patchset::FileAction,
     additions: usize,
@@ -61,8 +67,40 @@ fn refused(a: &Answer) -> Option<i32> {
     Some(a.exit_code)
 }
 
+/// Records `--accept` / `--reject [--reason]` decisions; the refusal's exit code, if refused.
+async fn mark(handle: &Handle, a: &HunksArgs) -> Result<Option<i32>> {
+    let mut marks = Vec::new();
+    for id in a.accept.iter().flatten() {
+        marks.push(review::Mark { id: id.clone(), accepted: true, reason: None });
+    }
+    for id in a.reject.iter().flatten() {
+        marks.push(review::Mark { id: id.clone(), accepted: false, reason: a.reason.clone() });
+    }
+    if marks.is_empty() {
+        return Ok(None);
+    }
+    let answer = handle.request(Command::MarkHunks(marks)).await;
+    if let Some(code) = refused(&answer) {
+        return Ok(Some(code));
+    }
+    let marked = answer
+        .find(|e| match e {
+            Event::HunksMarked { hunks } => Some(hunks.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    for m in marked.iter().filter(|_| !a.json) {
+        let why = m.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+        println!("{}  {}{why}", m.id, m.state.as_str());
+    }
+    Ok(None)
+}
+
 /// `ai-tools hunks`.
 pub async fn hunks(handle: &Handle, a: &HunksArgs) -> Result<i32> {
+    if let Some(code) = mark(handle, a).await? {
+        return Ok(code);
+    }
     if a.rediff {
         let answer = handle.request(Command::Rediff).await;
         if let Some(code) = refused(&answer) {
@@ -101,6 +139,8 @@ pub async fn hunks(handle: &Handle, a: &HunksArgs) -> Result<i32> {
                     file: &f.path,
                     header: &h.header,
                     state: h.state.as_str(),
+                    reason: h.reason.as_deref(),
+                    held: f.held(),
                     kind: h.kind,
                     action: f.action,
                     additions: h.additions,
@@ -133,8 +173,22 @@ fn print_hunks(files: &[FileHunks]) {
             f.deletions,
             plural(f.hunks.len(), "hunk")
         );
+        if f.held() {
+            println!(
+                "  held: {} the run introduced, so a bare accept skips its unreviewed hunks; \
+                 accept them with `ai-tools accept --files {}` or `--hunks ID`",
+                plural(f.findings.len(), "open finding"),
+                f.path
+            );
+            for r in f.findings.iter().take(3) {
+                println!("    {}", review::findings::describe(r));
+            }
+        }
         for h in &f.hunks {
             println!("  {}  {:<8}  {}  +{} −{}", h.id, h.state.as_str(), h.header, h.additions, h.deletions);
+            if let Some(r) = &h.reason {
+                println!("      reason: {r}");
+            }
         }
     }
 }
@@ -211,6 +265,14 @@ fn print_accept(r: &AcceptReport) {
     if !r.reset.is_empty() {
         println!("{} of edited files start rejected: {}", plural(r.reset.len(), "new hunk"), r.reset.join(", "));
     }
+    if !r.held.is_empty() {
+        println!(
+            "left unreviewed hunks of {} with open findings the run introduced: {} (see `ai-tools hunks`; \
+             accept them with --files or --hunks)",
+            plural(r.held.len(), "file"),
+            r.held.join(", ")
+        );
+    }
     if r.accept.is_some() {
         println!(
             "{} left in code/diff.patch (`ai-tools hunks`; `ai-tools undo` reverts this accept)",
@@ -221,20 +283,36 @@ fn print_accept(r: &AcceptReport) {
 
 /// `ai-tools undo`.
 pub async fn undo(handle: &Handle, a: &UndoArgs) -> Result<i32> {
-    let answer = handle.request(Command::Undo).await;
+    let answer = handle.request(a.to.map_or(Command::Undo, Command::UndoTo)).await;
     if let Some(code) = refused(&answer) {
         return Ok(code);
     }
-    let Some(r) = answer.find(|e| match e {
-        Event::Undone { report } => Some(report.clone()),
-        _ => None,
-    }) else {
+    let reports: Vec<Box<review::UndoReport>> = answer
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Undone { report } => Some(report.clone()),
+            _ => None,
+        })
+        .collect();
+    if reports.is_empty() {
         return Ok(answer.exit_code);
-    };
-    if a.json {
-        print_json(&r)?;
-        return Ok(i32::from(r.git_error.is_some()));
     }
+    if a.json {
+        match (a.to, reports.as_slice()) {
+            (None, [r]) => print_json(r)?,
+            _ => print_json(&serde_json::json!({ "undone": reports }))?,
+        }
+        return Ok(answer.exit_code);
+    }
+    let mut code = 0;
+    for r in &reports {
+        code = code.max(print_undo(r));
+    }
+    Ok(code)
+}
+
+fn print_undo(r: &review::UndoReport) -> i32 {
     note_recovery(r.recovered.as_ref());
     println!("undid accept {}: restored {}", r.accept, plural(r.restored.len(), "file"));
     for p in &r.restored {
@@ -248,8 +326,8 @@ pub async fn undo(handle: &Handle, a: &UndoArgs) -> Result<i32> {
     }
     if let Some(e) = &r.git_error {
         eprintln!("git: {e}");
-        return Ok(1);
+        return 1;
     }
     println!("{} in code/diff.patch", plural(r.remaining, "hunk"));
-    Ok(0)
+    0
 }

@@ -141,11 +141,12 @@ pub fn has_outputs(task: &TaskDir) -> bool {
         .any(|rel| std::fs::symlink_metadata(task.root().join(rel)).is_ok())
 }
 
-/// Moves `code/files/`, `code/diff.patch` and `code/manifest.json` to
-/// `code/archive/<run_id>/` (renames, so nothing is copied or lost, and a planted symlink is
-/// moved as itself, never followed). Returns the archive dir. `run_id` comes from state.json,
-/// which is untrusted: when it is not a run id ([`crate::task::ids::is_run_id`]) the archive is
-/// named `unknown-<UTC time>` instead, so the id never becomes a path.
+/// Moves `code/files/`, `code/diff.patch`, `code/manifest.json` and the review loop's
+/// `code/candidates/` and `code/findings.json` to `code/archive/<run_id>/` (renames, so nothing
+/// is copied or lost, and a planted symlink is moved as itself, never followed). Returns the
+/// archive dir. `run_id` comes from state.json, which is untrusted: when it is not a run id
+/// ([`crate::task::ids::is_run_id`]) the archive is named `unknown-<UTC time>` instead, so the
+/// id never becomes a path.
 ///
 /// # Errors
 /// [`WriteError`] when `code/` or `code/archive/` is a symlink or a rename fails; what was
@@ -163,7 +164,7 @@ pub fn archive(task: &TaskDir, run_id: &str) -> Result<std::path::PathBuf, Write
         dest = task.archive_dir(&format!("{base}.{n}"))?;
     }
     std::fs::create_dir_all(&dest).map_err(|e| WriteError::Io { path: dest.clone(), source: e })?;
-    for name in ["files", "diff.patch", "manifest.json"] {
+    for name in ["files", "diff.patch", "manifest.json", "candidates", "findings.json"] {
         let from = task.checked(&format!("code/{name}"))?;
         if std::fs::symlink_metadata(&from).is_ok() {
             std::fs::rename(&from, dest.join(name)).map_err(|e| WriteError::Io { path: from.clone(), source: e })?;

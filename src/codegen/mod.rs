@@ -4,11 +4,14 @@
 //! - [`generate`] asks the codegen role for one file and parses the reply ([`reply`], [`edit`]);
 //! - [`materialize`] writes `code/files/` and the manifest, a `modify` target in its base
 //!   file's line-ending style ([`eol`]);
-//! - [`patch`] derives `code/diff.patch` with [`diff`] and records the base.
+//! - [`patch`] derives `code/diff.patch` with [`diff`] and records the base;
+//! - [`feedback`] asks for a new version of one target with the reviewer's feedback (the
+//!   review loop's regeneration, driven by [`crate::review::regen`]).
 
 pub mod diff;
 pub mod edit;
 pub mod eol;
+pub mod feedback;
 pub mod generate;
 pub mod lang;
 pub mod materialize;

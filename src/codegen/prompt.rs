@@ -18,6 +18,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("codegen-system.md.j2", include_str!("../../prompts/codegen-system.md.j2")),
     ("codegen.md.j2", include_str!("../../prompts/codegen.md.j2")),
     ("codegen-edit.md.j2", include_str!("../../prompts/codegen-edit.md.j2")),
+    ("regen.md.j2", include_str!("../../prompts/regen.md.j2")),
     ("repair-system.md.j2", include_str!("../../prompts/repair-system.md.j2")),
     ("repair-python.md.j2", include_str!("../../prompts/repair-python.md.j2")),
     ("repair-typescript.md.j2", include_str!("../../prompts/repair-typescript.md.j2")),

@@ -12,7 +12,9 @@ use crate::codegen::diff::FileStat;
 use crate::orchestrator::summary::Summary;
 use crate::plan::Plan;
 use crate::report::{RepairAttempt, ValidationReport};
-use crate::review::{AcceptReport, FileHunks, HunkMark, RecoveryReport, RediffReport, Selection, UndoReport};
+use crate::review::{
+    AcceptEntry, AcceptReport, FileHunks, HunkMark, Mark, RecoveryReport, RediffReport, Selection, UndoReport,
+};
 use crate::task::TaskDir;
 use crate::task::relpath::RelPath;
 use crate::task::state::{Phase, RunStatus, Stage};
@@ -45,6 +47,9 @@ pub enum Command {
     /// Set review states of hunks: `(hunk id or unique prefix, accepted)`; answered with
     /// [`Event::HunksMarked`].
     SetHunks(Vec<(String, bool)>),
+    /// Record review decisions, a rejection with its reason; answered with
+    /// [`Event::HunksMarked`].
+    MarkHunks(Vec<Mark>),
     /// Apply hunks to the working tree; answered with [`Event::Accepted`], then
     /// [`Event::DiffReady`] and [`Event::Hunks`] when something landed.
     Accept {
@@ -58,6 +63,12 @@ pub enum Command {
     /// Undo the last accept; answered with [`Event::Undone`], [`Event::DiffReady`] and
     /// [`Event::Hunks`].
     Undo,
+    /// Undo every accept back to and including accept N, newest first (refused whole, naming
+    /// the files, when one changed since); answered with one [`Event::Undone`] per accept,
+    /// [`Event::DiffReady`] and [`Event::Hunks`].
+    UndoTo(u32),
+    /// List the accepts that can be undone; answered with [`Event::AcceptsListed`].
+    ListAccepts,
     /// Publish the review view of the task as it stands ([`Event::Hunks`]).
     Snapshot,
     /// Re-derive diff.patch against the working tree as it is (after files were edited since the
@@ -335,6 +346,11 @@ pub enum Event {
     Rediffed {
         /// Files and hunks in the new diff, and the new hunks of drifted files that start rejected.
         report: RediffReport,
+    },
+    /// The accepts that can be undone, oldest first (answers [`Command::ListAccepts`]).
+    AcceptsListed {
+        /// Number, time, files, hunks, commit of each.
+        accepts: Vec<AcceptEntry>,
     },
     /// The last accept was undone.
     Undone {

@@ -319,8 +319,11 @@ impl Actor {
                 self.reconfigure(before, reply);
             }
             cmd @ (Command::SetHunks(_)
+            | Command::MarkHunks(_)
             | Command::Accept { .. }
             | Command::Undo
+            | Command::UndoTo(_)
+            | Command::ListAccepts
             | Command::Snapshot
             | Command::Rediff) => {
                 // A run rewrites code/ and state.json as it goes: review waits for it.

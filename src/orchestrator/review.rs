@@ -80,6 +80,26 @@ fn snapshot(task: &TaskDir, repo: &Path, out: &mut Out, asked: bool) {
     }
 }
 
+/// Undoes back to accept `n`: one [`Event::Undone`] per accept, then the new diff and view.
+fn undo_to(task: &TaskDir, repo: &Path, out: &mut Out, n: u32) {
+    match review::undo_to(task, repo, n) {
+        Ok(reports) => {
+            let mut stats = Vec::new();
+            for report in reports {
+                out.recovered(report.recovered.as_ref());
+                if report.git_error.is_some() {
+                    out.answer.exit_code = 1;
+                }
+                stats.clone_from(&report.stats);
+                out.emit(Event::Undone { report: Box::new(report) });
+            }
+            out.emit(Event::diff_ready(task, &stats));
+            snapshot(task, repo, out, false);
+        }
+        Err(e) => out.reject(&e),
+    }
+}
+
 fn run(task: &TaskDir, repo: &Path, mut out: Out, cmd: Command) -> Answer {
     match cmd {
         Command::Snapshot => {
@@ -116,6 +136,15 @@ fn run(task: &TaskDir, repo: &Path, mut out: Out, cmd: Command) -> Answer {
                 out.emit(Event::Undone { report: Box::new(report) });
                 snapshot(task, repo, &mut out, false);
             }
+            Err(e) => out.reject(&e),
+        },
+        Command::MarkHunks(marks) => match review::mark(task, repo, &marks) {
+            Ok(hunks) => out.emit(Event::HunksMarked { hunks }),
+            Err(e) => out.reject(&e),
+        },
+        Command::UndoTo(n) => undo_to(task, repo, &mut out, n),
+        Command::ListAccepts => match review::accepts(task) {
+            Ok(accepts) => out.emit(Event::AcceptsListed { accepts }),
             Err(e) => out.reject(&e),
         },
         Command::Rediff => match review::rediff(task, repo) {

@@ -35,9 +35,9 @@
 pub mod autofix;
 pub mod candidates;
 pub mod edits;
-pub mod improve;
 pub mod examples;
 pub mod fastcheck;
+pub mod improve;
 pub mod pysrc;
 
 use serde::Serialize;

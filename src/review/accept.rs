@@ -26,7 +26,7 @@ use crate::review::patchset::{FileAction, FilePatch, Hunk, HunkKind, PatchSet};
 use crate::review::rediff::{RediffReport, load_patch, refresh};
 use crate::review::tree::{self, Content};
 use crate::review::undo::{self, RecoveryReport};
-use crate::review::view::resolve_ids;
+use crate::review::view::{HunkState, resolve_ids};
 use crate::review::{EXIT_DRIFT, ReviewError};
 use crate::task::TaskDir;
 use crate::task::fsio::{SafeDir, WriteError};
@@ -36,7 +36,9 @@ use crate::task::state::TaskState;
 /// Which hunks to accept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Selection {
-    /// The hunks whose review state is accepted (the default).
+    /// The hunks whose review state is accepted (the default): explicitly accepted ones, and
+    /// undecided ones of files without open findings the run introduced
+    /// ([`crate::review::findings`]); unreviewed hunks of held files are left out.
     #[default]
     Accepted,
     /// Every hunk, whatever its state.
@@ -130,6 +132,9 @@ pub struct AcceptReport {
     pub remaining: usize,
     /// New hunks of drifted files that start rejected after the re-diff.
     pub reset: Vec<String>,
+    /// Files a bare accept left unreviewed hunks of, because they have open findings the run
+    /// introduced; accept them with an explicit selection.
+    pub held: Vec<String>,
     /// An interrupted accept or undo rolled back first.
     pub recovered: Option<RecoveryReport>,
     /// Per-file numbers of the re-derived diff.
@@ -199,9 +204,20 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
     if opts.commit && git.is_none() {
         return Err(ReviewError::NotGit(repo.to_path_buf()));
     }
-    let selected = select(&patch, &st, &opts.selection)?;
+    let held = crate::review::findings::introduced(task)?;
+    let selected = select(&patch, &st, &held, &opts.selection)?;
     let tree = SafeDir::new(repo);
-    let mut report = AcceptReport { recovered, remaining: patch.ids().count(), ..AcceptReport::default() };
+    let held_paths = match opts.selection {
+        Selection::Accepted => patch
+            .files
+            .iter()
+            .filter(|f| held.contains_key(f.path.as_str()) && f.hunks.iter().any(|h| !st.hunks.contains_key(&h.id)))
+            .map(|f| f.path.to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut report =
+        AcceptReport { recovered, remaining: patch.ids().count(), held: held_paths, ..AcceptReport::default() };
     let mut plans = Vec::new();
     for (f, hunks) in &selected {
         match plan_file(task, &tree, git.as_ref(), f, hunks)? {
@@ -338,10 +354,19 @@ pub fn plan_title(task: &TaskDir) -> String {
 fn select<'p>(
     patch: &'p PatchSet,
     st: &TaskState,
+    held: &std::collections::BTreeMap<String, Vec<crate::report::ValidationReport>>,
     sel: &Selection,
 ) -> Result<Vec<(&'p FilePatch, Vec<&'p Hunk>)>, ReviewError> {
     let ids: HashSet<String> = match sel {
-        Selection::Accepted => patch.ids().filter(|id| st.hunk_accepted(id)).map(str::to_owned).collect(),
+        Selection::Accepted => patch
+            .files
+            .iter()
+            .flat_map(|f| {
+                let h = held.contains_key(f.path.as_str());
+                f.hunks.iter().filter(move |x| HunkState::of(st, &x.id, h) == HunkState::Accepted)
+            })
+            .map(|x| x.id.clone())
+            .collect(),
         Selection::All => patch.ids().map(str::to_owned).collect(),
         Selection::Hunks(ids) => resolve_ids(patch, ids)?.into_iter().collect(),
         Selection::Files(paths) => {

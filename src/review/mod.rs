@@ -3,9 +3,10 @@
 //! This is the only path besides `codegen --apply` that writes the working tree. The flow:
 //!
 //! 1. [`patchset`] parses `code/diff.patch` into files and hunks with stable ids; each hunk's
-//!    review state (accepted / rejected, absent = accepted) lives in `state.json`
-//!    ([`crate::task::state::TaskState::hunks`]). [`view`] turns them into what front ends list
-//!    and draw, and sets states.
+//!    review state (accepted / rejected with an optional reason; absent = accepted, or
+//!    unreviewed in a file held by open findings the run introduced, see [`findings`]) lives in
+//!    `state.json` ([`crate::task::state::TaskState::hunks`] and `reasons`). [`view`] turns
+//!    them into what front ends list and draw, and sets states.
 //! 2. [`accept()`] applies a selection of hunks. Per file it compares the working-tree file with
 //!    the base diff.patch was made against (the blob id on its `index` line). Unchanged: the base
 //!    gets exactly the selected hunks. Changed (drift): the hunks are merged onto the file as it
@@ -20,6 +21,12 @@
 //!    without git.
 //! 5. With git ([`git`]), `--commit` commits exactly the accepted paths and aggressive mode
 //!    stages them.
+//! 6. [`history`] lists the journaled accepts and undoes back to any of them.
+//!
+//! The review loop replaces candidates in `code/files/` before anything is accepted:
+//! [`regen`] asks the model again with the reviewer's feedback, [`edit`] takes a hand edit;
+//! both re-validate ([`verify`]), archive the previous candidate and re-derive the diff through
+//! [`candidate`], which also gives the diff of candidates (previous → current).
 //!
 //! Invariants:
 //! - a user's edit is never overwritten: a file that changed since the diff is written only
@@ -35,22 +42,29 @@
 //!   does that silently.
 
 pub mod accept;
+pub mod candidate;
+pub mod edit;
+pub mod findings;
 pub mod git;
+pub mod history;
 pub mod journal;
 pub mod merge;
 pub mod patchset;
 pub mod rediff;
+pub mod regen;
 pub mod tree;
 pub mod undo;
+pub mod verify;
 pub mod view;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use accept::{AcceptOptions, AcceptReport, FileConflict, LandedFile, Selection, accept};
+pub use history::{AcceptEntry, accepts, undo_to};
 pub use rediff::RediffReport;
 pub use undo::{RecoveryReport, UndoReport, recover, undo};
-pub use view::{DiffLine, FileHunks, FileReview, HunkMark, HunkState, HunkView, set_states, snapshot};
+pub use view::{DiffLine, FileHunks, FileReview, HunkMark, HunkState, HunkView, Mark, mark, set_states, snapshot};
 
 use crate::codegen::patch::PatchError;
 use crate::task::fsio::WriteError;
@@ -92,6 +106,15 @@ pub enum ReviewError {
         /// What git said.
         stderr: String,
     },
+    /// A rejection reason that cannot be kept.
+    #[error("bad reason: {0}")]
+    BadReason(String),
+    /// An accept number that names no accept in the journal.
+    #[error("there is no accept {0} to undo; list them with `ai-tools accepts`")]
+    UnknownAccept(u32),
+    /// Re-validation of new candidates could not run.
+    #[error("validation could not run: {0}")]
+    Validation(String),
     /// Another process holds the task's lock.
     #[error(
         "another ai-tools command (a codegen run, accept, undo or re-diff) is working on task {0}; try again when it ends"
@@ -149,6 +172,8 @@ impl ReviewError {
             | ReviewError::NotGit(_)
             | ReviewError::NothingToUndo(_)
             | ReviewError::Task(TaskError::Unsafe { .. } | TaskError::BadId { .. })
+            | ReviewError::BadReason(_)
+            | ReviewError::UnknownAccept(_)
             | ReviewError::State(StateError::Corrupt { .. }) => 2,
             ReviewError::UndoRefused { .. } => EXIT_DRIFT,
             _ => 1,

@@ -70,7 +70,7 @@ pub struct UndoReport {
 pub fn undo(task: &TaskDir, repo: &Path) -> Result<UndoReport, ReviewError> {
     let _lock = crate::review::lock(task)?;
     let recovered = recover_locked(task, repo)?;
-    let Some(mut rec) = journal::records(task)?.into_iter().rev().find(|r| r.status == Status::Done) else {
+    let Some(rec) = journal::records(task)?.into_iter().rev().find(|r| r.status == Status::Done) else {
         return Err(ReviewError::NothingToUndo(task.accepts_dir()));
     };
     let t = SafeDir::new(repo);
@@ -84,6 +84,19 @@ pub fn undo(task: &TaskDir, repo: &Path) -> Result<UndoReport, ReviewError> {
         let dir = task.accepts_dir().join(rec.number.to_string());
         return Err(ReviewError::UndoRefused { number: rec.number, files: changed, dir });
     }
+    let mut report = undo_locked(task, repo, rec)?;
+    report.recovered = recovered;
+    Ok(report)
+}
+
+/// Undoes `rec`, whose files the caller checked hold its `after` side, under the caller's
+/// lock: marks it undoing (the commit point), restores, settles state.json and diff.patch,
+/// removes the record, unstages what it staged.
+///
+/// # Errors
+/// Journal, state and I/O errors.
+pub(crate) fn undo_locked(task: &TaskDir, repo: &Path, mut rec: AcceptRecord) -> Result<UndoReport, ReviewError> {
+    let t = SafeDir::new(repo);
     journal::set_status(task, &mut rec, Status::Undoing)?;
     let (restored, _) = roll_back(task, &t, &rec)?;
     let stats = settle(task, repo, std::slice::from_ref(&rec), &[])?;
@@ -105,7 +118,7 @@ pub fn undo(task: &TaskDir, repo: &Path) -> Result<UndoReport, ReviewError> {
         unstaged,
         git_error,
         remaining: stats.hunks,
-        recovered,
+        recovered: None,
         stats: stats.stats,
     })
 }

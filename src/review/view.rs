@@ -1,17 +1,23 @@
 //! What front ends list and draw: files with their hunks, each hunk's lines with old/new line
-//! numbers and its review state; and setting review states.
+//! numbers and its review state; and setting review states (with a reason for a rejection).
 //!
-//! Invariants: the view is derived from code/diff.patch and state.json alone, in patch order
-//! (files by path, hunks in file order, a mode change first); a review state is only ever set
-//! for an id the current diff has, and is persisted before it is reported.
+//! A hunk's state is its explicit one in state.json when it has one; otherwise accepted, or
+//! [`HunkState::Unreviewed`] when its file is held by open findings the run introduced
+//! ([`crate::review::findings`]).
+//!
+//! Invariants: the view is derived from code/diff.patch, state.json and the findings alone, in
+//! patch order (files by path, hunks in file order, a mode change first); a review state is
+//! only ever set for an id the current diff has, and is persisted before it is reported.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
+use crate::report::ValidationReport;
 use crate::review::patchset::{FileAction, FilePatch, Hunk, HunkKind, LineKind, PatchSet};
 use crate::review::rediff::load_patch;
-use crate::review::{ReviewError, undo};
+use crate::review::{ReviewError, findings, undo};
 use crate::task::TaskDir;
 use crate::task::state::TaskState;
 
@@ -23,6 +29,9 @@ pub enum HunkState {
     Accepted,
     /// Stays in code/files only.
     Rejected,
+    /// No decision yet, and its file has open findings the run introduced: a bare accept skips
+    /// it; an explicit selection (ids, files, all) lands it.
+    Unreviewed,
 }
 
 impl HunkState {
@@ -31,11 +40,21 @@ impl HunkState {
         if accepted { HunkState::Accepted } else { HunkState::Rejected }
     }
 
-    /// `accepted` / `rejected`.
+    /// The state of hunk `id` in `st`, in a file that is `held` (see the module docs).
+    pub fn of(st: &TaskState, id: &str, held: bool) -> Self {
+        match st.hunks.get(id) {
+            Some(&flag) => Self::from_flag(flag),
+            None if held => HunkState::Unreviewed,
+            None => HunkState::Accepted,
+        }
+    }
+
+    /// `accepted` / `rejected` / `unreviewed`.
     pub fn as_str(self) -> &'static str {
         match self {
             HunkState::Accepted => "accepted",
             HunkState::Rejected => "rejected",
+            HunkState::Unreviewed => "unreviewed",
         }
     }
 }
@@ -82,6 +101,8 @@ pub struct HunkView {
     pub header: String,
     /// Review state.
     pub state: HunkState,
+    /// Why it was rejected, when the user said.
+    pub reason: Option<String>,
     /// Added lines.
     pub additions: usize,
     /// Removed lines.
@@ -115,8 +136,19 @@ pub struct FileHunks {
     pub deletions: usize,
     /// All / some / none of its hunks accepted.
     pub review: FileReview,
+    /// Open findings the run introduced in this file (see [`crate::review::findings`]): when
+    /// there are any, its hunks without an explicit state are unreviewed and a bare accept
+    /// leaves them out. Sorted by line.
+    pub findings: Vec<ValidationReport>,
     /// Its hunks in file order.
     pub hunks: Vec<HunkView>,
+}
+
+impl FileHunks {
+    /// Whether open findings hold the file's undecided hunks back from a bare accept.
+    pub fn held(&self) -> bool {
+        !self.findings.is_empty()
+    }
 }
 
 /// A review state that was set.
@@ -126,6 +158,8 @@ pub struct HunkMark {
     pub id: String,
     /// Its new state.
     pub state: HunkState,
+    /// Its rejection reason, if any.
+    pub reason: Option<String>,
 }
 
 fn line_view(kind: LineKind, text: &[u8], old: Option<usize>, new: Option<usize>) -> DiffLine {
@@ -139,7 +173,7 @@ fn line_view(kind: LineKind, text: &[u8], old: Option<usize>, new: Option<usize>
     DiffLine { kind, old, new, text: String::from_utf8_lossy(body).into_owned(), crlf, no_newline }
 }
 
-fn hunk_view(f: &FilePatch, h: &Hunk, st: &TaskState) -> HunkView {
+fn hunk_view(f: &FilePatch, h: &Hunk, st: &TaskState, held: bool) -> HunkView {
     let (mut o, mut n) = (h.base_start() + 1, h.new_start.max(1));
     let lines = h
         .lines
@@ -160,7 +194,8 @@ fn hunk_view(f: &FilePatch, h: &Hunk, st: &TaskState) -> HunkView {
         file: f.path.to_string(),
         kind: h.kind,
         header: h.header.clone(),
-        state: HunkState::from_flag(st.hunk_accepted(&h.id)),
+        state: HunkState::of(st, &h.id, held),
+        reason: st.reasons.get(&h.id).cloned(),
         additions: h.additions(),
         deletions: h.deletions(),
         old_start: h.old_start,
@@ -171,13 +206,20 @@ fn hunk_view(f: &FilePatch, h: &Hunk, st: &TaskState) -> HunkView {
     }
 }
 
-/// The view of `patch` with the review states of `st`.
+/// The view of `patch` with the review states of `st`, no file held.
 pub fn files(patch: &PatchSet, st: &TaskState) -> Vec<FileHunks> {
+    files_with(patch, st, &BTreeMap::new())
+}
+
+/// The view of `patch` with the review states of `st` and the introduced open findings
+/// `held` (by path, as [`findings::introduced`] returns them).
+pub fn files_with(patch: &PatchSet, st: &TaskState, held: &BTreeMap<String, Vec<ValidationReport>>) -> Vec<FileHunks> {
     patch
         .files
         .iter()
         .map(|f| {
-            let hunks: Vec<HunkView> = f.hunks.iter().map(|h| hunk_view(f, h, st)).collect();
+            let found = held.get(f.path.as_str()).cloned().unwrap_or_default();
+            let hunks: Vec<HunkView> = f.hunks.iter().map(|h| hunk_view(f, h, st, !found.is_empty())).collect();
             let accepted = hunks.iter().filter(|h| h.state == HunkState::Accepted).count();
             FileHunks {
                 path: f.path.to_string(),
@@ -191,6 +233,7 @@ pub fn files(patch: &PatchSet, st: &TaskState) -> Vec<FileHunks> {
                     a if a == hunks.len() => FileReview::All,
                     _ => FileReview::Some,
                 },
+                findings: found,
                 hunks,
             }
         })
@@ -207,7 +250,7 @@ pub fn snapshot(task: &TaskDir, repo: &Path) -> Result<Vec<FileHunks>, ReviewErr
     undo::recover_locked(task, repo)?;
     let patch = load_patch(task)?;
     let st = TaskState::load(task)?;
-    Ok(files(&patch, &st))
+    Ok(files_with(&patch, &st, &findings::introduced(task)?))
 }
 
 /// Resolves hunk ids: each is a full id or a prefix that matches exactly one hunk of `patch`.
@@ -238,21 +281,64 @@ pub fn resolve_ids(patch: &PatchSet, ids: &[String]) -> Result<Vec<String>, Revi
     Ok(out)
 }
 
+/// Longest rejection reason kept, in characters (it goes into a prompt).
+pub const MAX_REASON_CHARS: usize = 2000;
+
+/// One review decision to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// Hunk id or unique prefix.
+    pub id: String,
+    /// Accept (`true`) or reject.
+    pub accepted: bool,
+    /// Why it is rejected (only with `accepted == false`; `None` keeps a reason given before).
+    pub reason: Option<String>,
+}
+
 /// Sets review states (`(id or unique prefix, accepted)`) and saves state.json.
 ///
 /// # Errors
-/// As [`resolve_ids`] (then nothing is set), plus lock, state and I/O errors.
+/// As [`mark`].
 pub fn set_states(task: &TaskDir, repo: &Path, marks: &[(String, bool)]) -> Result<Vec<HunkMark>, ReviewError> {
+    let marks: Vec<Mark> =
+        marks.iter().map(|(id, accepted)| Mark { id: id.clone(), accepted: *accepted, reason: None }).collect();
+    mark(task, repo, &marks)
+}
+
+/// Records review decisions and saves state.json: an accept clears the hunk's reason, a
+/// rejection with a reason stores it (trimmed).
+///
+/// # Errors
+/// As [`resolve_ids`] (then nothing is set); [`ReviewError::BadReason`] for an empty or
+/// over-long reason or one on an accept; lock, state and I/O errors.
+pub fn mark(task: &TaskDir, repo: &Path, marks: &[Mark]) -> Result<Vec<HunkMark>, ReviewError> {
+    for m in marks {
+        if let Some(r) = &m.reason {
+            let r = r.trim();
+            if m.accepted {
+                return Err(ReviewError::BadReason("a reason goes with a rejection, not an accept".into()));
+            }
+            if r.is_empty() || r.chars().count() > MAX_REASON_CHARS {
+                return Err(ReviewError::BadReason(format!("give a reason of 1 to {MAX_REASON_CHARS} characters")));
+            }
+        }
+    }
     let _lock = crate::review::lock(task)?;
     undo::recover_locked(task, repo)?;
     let patch = load_patch(task)?;
-    let ids: Vec<String> = marks.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<String> = marks.iter().map(|m| m.id.clone()).collect();
     let resolved = resolve_ids(&patch, &ids)?;
     let mut st = TaskState::load(task)?;
     let mut out = Vec::new();
-    for ((_, accepted), id) in marks.iter().zip(resolved) {
-        st.hunks.insert(id.clone(), *accepted);
-        out.push(HunkMark { id, state: HunkState::from_flag(*accepted) });
+    for (m, id) in marks.iter().zip(resolved) {
+        st.hunks.insert(id.clone(), m.accepted);
+        if m.accepted {
+            st.reasons.remove(&id);
+        } else if let Some(r) = &m.reason {
+            st.reasons.insert(id.clone(), r.trim().to_owned());
+        }
+        let reason = st.reasons.get(&id).cloned();
+        out.push(HunkMark { id, state: HunkState::from_flag(m.accepted), reason });
     }
     st.save(task)?;
     Ok(out)

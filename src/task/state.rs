@@ -224,8 +224,13 @@ pub struct TaskState {
     pub files: BTreeMap<String, FileState>,
     /// Totals for the latest run.
     pub usage: UsageTotals,
-    /// Review state per hunk id: `true` accepted, `false` rejected. Absent means accepted.
+    /// Review state per hunk id: `true` accepted, `false` rejected. Absent means the default:
+    /// accepted, or unreviewed in a file with open findings the run introduced (see
+    /// [`crate::review::findings`]).
     pub hunks: BTreeMap<String, bool>,
+    /// Why a hunk was rejected, by hunk id (free text the user gave; sent to the model by a
+    /// regeneration). Only rejected hunks carry one.
+    pub reasons: BTreeMap<String, String>,
     /// Hunk ids that have landed in the working tree, with the accept number that wrote them.
     pub landed: BTreeMap<String, u32>,
 }
@@ -246,6 +251,7 @@ impl Default for TaskState {
             files: BTreeMap::new(),
             usage: UsageTotals::default(),
             hunks: BTreeMap::new(),
+            reasons: BTreeMap::new(),
             landed: BTreeMap::new(),
         }
     }
@@ -317,7 +323,8 @@ impl TaskState {
         Ok(())
     }
 
-    /// Whether hunk `id` is accepted (hunks start accepted).
+    /// Whether hunk `id` is accepted when it has no explicit state and its file is clean
+    /// (hunks of clean files start accepted).
     pub fn hunk_accepted(&self, id: &str) -> bool {
         self.hunks.get(id).copied().unwrap_or(true)
     }

@@ -111,6 +111,23 @@ pub fn line(e: &Event) -> Option<String> {
             s
         }
         Event::Undone { report } => format!("undid accept #{}: restored {}", report.accept, report.restored.join(", ")),
+        Event::AcceptsListed { accepts } if accepts.is_empty() => "no accepts to undo".to_owned(),
+        Event::AcceptsListed { accepts } => accepts
+            .iter()
+            .map(|a| {
+                let files: Vec<&str> = a.files.iter().map(|f| f.path.as_str()).collect();
+                let commit =
+                    a.commit.as_deref().map(|c| format!(", commit {}", &c[..c.len().min(12)])).unwrap_or_default();
+                format!(
+                    "accept #{} at {}: {} hunks in {}{commit}",
+                    a.number,
+                    a.at.format("%H:%M:%S"),
+                    a.hunks.len(),
+                    files.join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
         Event::Recovered { report } => format!(
             "recovered an interrupted accept: restored {} files, removed {} temp files",
             report.restored.len(),

@@ -1,0 +1,107 @@
+//! The review loop from a real terminal: a shell in a tmux pseudo-terminal types the CLI flow
+//! — codegen against a loopback model, `hunks --reject ID --reason TEXT`, `regen PATH -m NOTE`,
+//! `hunks`, `accept` — and the test reads the screen and the loopback's requests: the model got
+//! the reason and the accepted hunk, the new candidate's diff replaced the old one, and the
+//! accepted hunk kept its state.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const OLD: &str = "import sys\n\n\ndef add(a, b):\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(1, 2))\n";
+const NEW: &str = "import sys\n\n\ndef add(a: int, b: int) -> int:\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(int(sys.argv[1]), 2))\n";
+const NEW2: &str = "import sys\n\n\ndef add(a, b):\n    \"\"\"Add two numbers.\"\"\"\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(int(sys.argv[1]), 2))\n";
+
+struct Tmux(String);
+
+impl Tmux {
+    fn run(args: &[&str]) -> String {
+        let out = Command::new("tmux").args(args).output().expect("tmux is installed (.ci/run installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn line(&self, text: &str) {
+        Self::run(&["send-keys", "-t", &self.0, "-l", text]);
+        Self::run(&["send-keys", "-t", &self.0, "Enter"]);
+    }
+    fn screen(&self) -> String {
+        Self::run(&["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.0])
+    }
+    fn wait_for(&self, needle: &str, secs: u64) -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(Instant::now() < end, "timed out waiting for {needle:?}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        Self::run(&["kill-session", "-t", &self.0]);
+    }
+}
+
+#[test]
+fn reject_with_a_reason_regen_and_accept_from_a_terminal() {
+    let repo = repo_with(&[("calc/__init__.py", ""), ("calc/ops.py", OLD)]);
+    let r = repo.path();
+    write_task(
+        r,
+        "typed",
+        "# Type the calculator\n",
+        r#"{"files": [{"path": "calc/ops.py", "action": "modify", "description": "types and argv"}]}"#,
+    );
+    let server = serve(|req| {
+        let regen = req.user_text().contains("## Current candidate of");
+        Reply::Sse(openai_text_stream(&format!("```python\n{}```\n", if regen { NEW2 } else { NEW })))
+    });
+    let name = format!("ai-tools-loop-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_ai-tools");
+    let shell = format!(
+        "env -i PATH={} HOME={} TERM=xterm-256color PS1='$ ' OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-pty-0000 \
+         AI_TOOLS_CONFIG={}/none.toml bash --norc --noprofile",
+        std::env::var("PATH").unwrap(),
+        r.display(),
+        server.url(),
+        r.display()
+    );
+    Tmux::run(&["new-session", "-d", "-s", &name, "-x", "200", "-y", "50", "-c", &r.display().to_string(), &shell]);
+    let t = Tmux(name);
+    t.line(&format!("alias at='{bin} --provider openai'"));
+    t.line("at codegen --quiet; echo codegen\"-exit=$?\"");
+    t.wait_for("codegen-exit=0", 60);
+
+    let ids: Vec<String> = ndjson(&ai_tools(r).args(["hunks", "--json"]).output().unwrap().stdout)
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    t.line(&format!("at hunks --accept {} --reject {} --reason 'no annotations, add a docstring'", ids[1], ids[0]));
+    t.wait_for(&format!("{}  rejected: no annotations, add a docstring", ids[0]), 20);
+    t.line("at regen calc/ops.py -m 'keep main as it is'; echo regen\"-exit=$?\"");
+    let s = t.wait_for("\nregen-exit=", 60);
+    assert!(s.contains("regen-exit=0") && s.contains("regenerating calc/ops.py"), "{s}");
+    assert!(s.contains("1 kept their review state, 1 new"), "{s}");
+
+    let prompt = server.received().last().unwrap().user_text();
+    assert!(prompt.contains("Reason: no annotations, add a docstring"), "{prompt}");
+    assert!(prompt.contains(&format!("Accepted hunk {}", ids[1])) && prompt.contains("keep main as it is"), "{prompt}");
+
+    t.line("clear");
+    std::thread::sleep(Duration::from_millis(200));
+    Tmux::run(&["clear-history", "-t", &t.0]);
+    t.line("at hunks");
+    let s = t.wait_for("2 accepted", 20);
+    assert!(s.contains(&format!("{}  accepted", ids[1])) && !s.contains(&ids[0]), "{s}");
+    t.line("at accept; echo accept\"-exit=$?\"");
+    t.wait_for("accept-exit=0", 20);
+    assert_eq!(std::fs::read_to_string(r.join("calc/ops.py")).unwrap(), NEW2);
+}
