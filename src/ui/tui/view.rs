@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 use crate::ui::commands::COMMANDS;
 use crate::ui::tui::app::{App, Pane};
 use crate::ui::tui::keys::KEYS;
+use crate::ui::tui::local::LOCAL_COMMANDS;
 use crate::ui::tui::panes;
 use crate::ui::tui::theme::Theme;
 
@@ -65,11 +66,16 @@ pub fn block<'a>(theme: &Theme, focus: Pane, title: impl Into<Line<'a>>, pane: P
 /// Draws the whole workbench.
 pub fn draw(app: &mut App, f: &mut Frame) {
     let a = areas(f.area());
+    app.review.areas = Some(a);
     panes::phases::draw(app, f, a.phases);
     panes::files::draw(app, f, a.files);
     panes::diff::draw(app, f, a.diff);
     panes::validation::draw(app, f, a.validation);
     panes::log::draw(app, f, a.log);
+    if app.review.plan.is_some() {
+        let full = f.area();
+        panes::plan::draw(app, f, Rect { height: full.height.saturating_sub(1), ..full });
+    }
     draw_cmdline(app, f, a.cmd);
     if app.help {
         draw_help(app, f);
@@ -77,6 +83,15 @@ pub fn draw(app: &mut App, f: &mut Frame) {
 }
 
 fn draw_cmdline(app: &mut App, f: &mut Frame, area: Rect) {
+    if let Some(p) = &app.review.reason {
+        let id = &p.hunk[..p.hunk.len().min(8)];
+        let line = Line::from(vec![
+            Span::styled(format!("reject hunk {id} — reason (Enter rejects, Esc cancels): "), app.theme.warn),
+            Span::styled(format!("{}█", p.text), app.theme.text),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
     if app.cmdline.active {
         let style = app.theme.text;
         let ta = app.cmdline.area();
@@ -93,7 +108,7 @@ fn draw_cmdline(app: &mut App, f: &mut Frame, area: Rect) {
 fn draw_help(app: &App, f: &mut Frame) {
     let area = f.area();
     let w = area.width.saturating_sub(4).min(96);
-    let h = area.height.saturating_sub(2).min((KEYS.len() + COMMANDS.len() + 5) as u16);
+    let h = area.height.saturating_sub(2).min((KEYS.len() + COMMANDS.len() + LOCAL_COMMANDS.len() + 5) as u16);
     let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     let mut lines = vec![Line::from(Span::styled("Keys", app.theme.title))];
     for (k, d) in KEYS {
@@ -103,7 +118,7 @@ fn draw_help(app: &App, f: &mut Frame) {
         ]));
     }
     lines.push(Line::from(Span::styled("Commands", app.theme.title)));
-    for (c, d) in COMMANDS {
+    for (c, d) in COMMANDS.iter().chain(LOCAL_COMMANDS) {
         lines.push(Line::from(vec![
             Span::styled(format!("{c:<18}"), app.theme.accent),
             Span::styled(*d, app.theme.text),

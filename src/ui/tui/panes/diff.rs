@@ -42,22 +42,18 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
         draw_stream(app, f, area, &path, streaming);
         return;
     }
-    let App { diffs, hl, theme, diff_cursor, diff_scroll, focus, .. } = app;
+    if app.review.side_by_side {
+        crate::ui::tui::sidebyside::draw(app, f, area, &path);
+        return;
+    }
+    let App { diffs, hl, theme, diff_cursor, diff_scroll, focus, review, .. } = app;
     let Some(model) = diffs.get_mut(&path) else {
         let b = block(theme, *focus, format!(" Diff: {path} "), Pane::Diff);
         f.render_widget(Paragraph::new(Span::styled("no changes for this file", theme.muted)).block(b), area);
         return;
     };
     let hunk = model.hunk_of(*diff_cursor).unwrap_or(0);
-    let title = match model.hunks.get(hunk) {
-        Some(h) => format!(
-            " Diff: {path} — hunk {}/{} {} ",
-            hunk + 1,
-            model.hunks.len(),
-            if h.accepted { "✓ accepted" } else { "✗ rejected" }
-        ),
-        None => format!(" Diff: {path} "),
-    };
+    let title = diff_title(&path, model, hunk);
     let b = block(theme, *focus, title, Pane::Diff);
     let inner = b.inner(area);
     f.render_widget(b, area);
@@ -72,8 +68,27 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
         *diff_scroll = *diff_cursor + 1 - h;
     }
     let end = (*diff_scroll + h).min(model.rows.len());
-    let lines: Vec<Line> = (*diff_scroll..end).map(|i| render_row(model, hl, theme, i, i == *diff_cursor)).collect();
+    let lines: Vec<Line> = (*diff_scroll..end)
+        .map(|i| {
+            let reason =
+                model.hunks.get(model.rows[i].hunk).and_then(|h| review.reasons.get(&h.id)).map(String::as_str);
+            render_row(model, hl, theme, i, i == *diff_cursor, reason)
+        })
+        .collect();
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The diff pane's title: the file and the cursor's hunk with its review state.
+pub(crate) fn diff_title(path: &str, model: &FileDiffModel, hunk: usize) -> String {
+    match model.hunks.get(hunk) {
+        Some(h) => format!(
+            " Diff: {path} — hunk {}/{} {} ",
+            hunk + 1,
+            model.hunks.len(),
+            if h.accepted { "✓ accepted" } else { "✗ rejected" }
+        ),
+        None => format!(" Diff: {path} "),
+    }
 }
 
 fn draw_stream(app: &App, f: &mut Frame, area: Rect, path: &str, live: bool) {
@@ -138,42 +153,69 @@ fn overlay(spans: Vec<HlSpan>, base: Style, emph: &[Range<usize>], emph_style: S
     out
 }
 
-fn render_row(model: &mut FileDiffModel, hl: &mut Highlighter, t: &Theme, i: usize, cursor: bool) -> Line<'static> {
+/// A code row's sign, line background and text spans: syntax colors, the add/remove
+/// background and intraline emphasis (none of either when its hunk is rejected).
+pub(crate) fn code_spans(
+    model: &mut FileDiffModel,
+    hl: &mut Highlighter,
+    t: &Theme,
+    i: usize,
+    accepted: bool,
+) -> (&'static str, Style, Vec<Span<'static>>) {
+    let kind = model.rows[i].kind;
+    let (sign, bg, emph_style) = match kind {
+        RowKind::Add => ("+", t.add, t.add_emph),
+        RowKind::Remove => ("-", t.remove, t.remove_emph),
+        _ => (" ", Style::default(), Style::default()),
+    };
+    let (bg, emph_style) = if accepted { (bg, emph_style) } else { (t.rejected, t.rejected) };
+    let spans = syntax_spans(model, hl, i);
+    let emph: Vec<Range<usize>> = if matches!(kind, RowKind::Add | RowKind::Remove) && accepted {
+        model.emphasis(i).to_vec()
+    } else {
+        Vec::new()
+    };
+    (sign, bg, overlay(spans, bg, &emph, emph_style))
+}
+
+/// A hunk header's review mark: `[✓ accepted]`, `[✗ rejected]` or `[✗ rejected: reason]`.
+pub(crate) fn review_mark(t: &Theme, accepted: bool, reason: Option<&str>) -> Span<'static> {
+    match (accepted, reason) {
+        (true, _) => Span::styled("[✓ accepted]", t.ok),
+        (false, Some(r)) => Span::styled(format!("[✗ rejected: {r}]"), t.rejected),
+        (false, None) => Span::styled("[✗ rejected]", t.rejected),
+    }
+}
+
+fn render_row(
+    model: &mut FileDiffModel,
+    hl: &mut Highlighter,
+    t: &Theme,
+    i: usize,
+    cursor: bool,
+    reason: Option<&str>,
+) -> Line<'static> {
     let row = model.rows[i].clone();
     let accepted = model.hunks.get(row.hunk).is_none_or(|h| h.accepted);
     let num = |n: Option<u32>| n.map_or_else(|| "     ".to_owned(), |n| format!("{n:>5}"));
     let mut line = match row.kind {
-        RowKind::Header => {
-            let (mark, style) = if accepted { ("[✓ accepted]", t.ok) } else { ("[✗ rejected]", t.rejected) };
-            Line::from(vec![
-                Span::styled(format!("{:>11} ", ""), t.line_number),
-                Span::styled(row.text.clone(), t.hunk_header),
-                Span::raw(" "),
-                Span::styled(mark, style),
-            ])
-        }
+        RowKind::Header => Line::from(vec![
+            Span::styled(format!("{:>11} ", ""), t.line_number),
+            Span::styled(row.text.clone(), t.hunk_header),
+            Span::raw(" "),
+            review_mark(t, accepted, reason),
+        ]),
         RowKind::NoNewline => Line::from(vec![
             Span::styled(format!("{:>11} ", ""), t.line_number),
             Span::styled(row.text.clone(), t.muted),
         ]),
         kind => {
-            let (sign, bg, emph_style) = match kind {
-                RowKind::Add => ("+", t.add, t.add_emph),
-                RowKind::Remove => ("-", t.remove, t.remove_emph),
-                _ => (" ", Style::default(), Style::default()),
-            };
-            let (bg, emph_style) = if accepted { (bg, emph_style) } else { (t.rejected, t.rejected) };
-            let spans = syntax_spans(model, hl, i);
-            let emph: Vec<Range<usize>> = if matches!(kind, RowKind::Add | RowKind::Remove) && accepted {
-                model.emphasis(i).to_vec()
-            } else {
-                Vec::new()
-            };
+            let (sign, bg, spans) = code_spans(model, hl, t, i, accepted);
             let mut v = vec![
                 Span::styled(format!("{} {} ", num(row.old_no), num(row.new_no)), t.line_number),
                 Span::styled(sign, bg),
             ];
-            v.extend(overlay(spans, bg, &emph, emph_style));
+            v.extend(spans);
             let mut l = Line::from(v);
             if kind != RowKind::Context {
                 l = l.style(bg);
