@@ -14,7 +14,7 @@ use crate::ui::describe;
 use crate::ui::tui::cmdline::CmdLine;
 use crate::ui::tui::diffmodel::FileDiffModel;
 use crate::ui::tui::highlight::Highlighter;
-use crate::ui::tui::review_ui::ReviewUi;
+use crate::ui::tui::review_state::ReviewUi;
 use crate::ui::tui::theme::Theme;
 
 /// The panes, in Tab order.

@@ -17,7 +17,7 @@ use crate::task::relpath::RelPath;
 use crate::ui::tui::app::App;
 use crate::ui::tui::hooks;
 use crate::ui::tui::planview;
-use crate::ui::tui::review_ui::Effect;
+use crate::ui::tui::review_state::Effect;
 use crate::ui::tui::viewed::ViewedMarks;
 
 /// What is being edited.
@@ -62,6 +62,7 @@ pub fn perform(app: &mut App, effect: Effect) -> Option<EditJob> {
         Effect::ShowPlan => {
             let scroll = app.review.plan.as_ref().map_or(0, |p| p.scroll);
             app.review.plan = Some(planview::PlanView { scroll, ..planview::load(&ctx.task, &ctx.repo) });
+            app.status = "plan: j/k scroll · e edits plan.files.json · Esc closes".into();
         }
         Effect::EditPlan => {
             let file = ctx.task.plan_files_json();
@@ -100,14 +101,14 @@ pub fn is_secret(name: &str) -> bool {
     n.ends_with("_API_KEY") || n.ends_with("_TOKEN") || n.ends_with("_SECRET")
 }
 
-/// Runs the editor on `job.file` and waits for it. The editor string may carry arguments
-/// (`code --wait`): it runs through `sh -c`, with the file as `$1`, as git does.
+/// Runs `editor` (see [`editor`]) on `job.file` and waits for it. The editor string may carry
+/// arguments (`code --wait`): it runs through `sh -c`, with the file as `$1`, as git does.
 ///
 /// # Errors
 /// When the editor cannot be started.
-pub fn run_editor(job: &EditJob) -> std::io::Result<ExitStatus> {
+pub fn run_editor(job: &EditJob, editor: &str) -> std::io::Result<ExitStatus> {
     let mut c = std::process::Command::new("sh");
-    c.arg("-c").arg(format!("{} \"$1\"", editor())).arg("ai-tools-editor").arg(&job.file);
+    c.arg("-c").arg(format!("{editor} \"$1\"")).arg("ai-tools-editor").arg(&job.file);
     for (k, _) in std::env::vars_os() {
         if k.to_str().is_some_and(is_secret) {
             c.env_remove(k);

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::orchestrator::Command;
 use crate::ui::tui::app::App;
-use crate::ui::tui::review_ui::Effect;
+use crate::ui::tui::review_state::Effect;
 
 /// The workbench-only commands with their one-line help, as `/help` lists them.
 pub const LOCAL_COMMANDS: &[(&str, &str)] = &[

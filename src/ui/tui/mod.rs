@@ -23,11 +23,14 @@ pub mod frames;
 pub mod highlight;
 pub mod hooks;
 pub mod keys;
+pub mod layout;
 pub mod local;
 pub mod mouse;
 pub mod panes;
 pub mod planview;
+pub mod review_state;
 pub mod review_ui;
+pub mod sbs;
 pub mod sidebyside;
 pub mod theme;
 pub mod view;
@@ -192,7 +195,7 @@ where
             Stop::Quit => return Ok(()),
             Stop::Edit(job) => {
                 let j = job.clone();
-                let status = tokio::task::spawn_blocking(move || effects::run_editor(&j))
+                let status = tokio::task::spawn_blocking(move || effects::run_editor(&j, &effects::editor()))
                     .await
                     .unwrap_or_else(|e| Err(std::io::Error::other(e)));
                 send(handle, effects::finish_edit(app, &job, status));
@@ -237,7 +240,7 @@ pub async fn run(
                 let _ = mouse_capture(false);
                 ratatui::restore();
                 let j = job.clone();
-                let status = tokio::task::spawn_blocking(move || effects::run_editor(&j))
+                let status = tokio::task::spawn_blocking(move || effects::run_editor(&j, &effects::editor()))
                     .await
                     .unwrap_or_else(|e| Err(std::io::Error::other(e)));
                 if let Err(e) = resume(&mut terminal) {

@@ -102,7 +102,7 @@ impl App {
             // The right half holds the new side.
             let mid = area.x + 1 + (area.width.saturating_sub(3)) / 2;
             self.diff_cursor = match *l {
-                crate::ui::tui::sidebyside::SbsLine::Pair(left, right) if at.x > mid => right.or(left).unwrap_or(0),
+                crate::ui::tui::sbs::SbsLine::Pair(left, right) if at.x > mid => right.or(left).unwrap_or(0),
                 other => other.anchor(),
             };
         } else if self.diff_scroll + y < rows {

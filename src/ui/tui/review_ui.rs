@@ -1,12 +1,11 @@
-//! The workbench's review extras: viewed marks, rejection reasons, the side-by-side toggle, the
-//! editor and plan requests — the state they need and the keys that drive them.
+//! The review keys and events: viewed marks (`v`, `u`), the side-by-side toggle (`s`), reject
+//! with a reason (`x`), the editor (`e`), the task and scope mismatch from actor events.
 //!
 //! Invariant: like the rest of [`App`], nothing here does I/O. What needs the disk or the
 //! terminal (saving marks, reading the plan, running `$EDITOR`) is queued as an [`Effect`] for
 //! the event loop (see [`crate::ui::tui::effects`]); what needs the pipeline is returned as
 //! [`Command`]s built by [`crate::ui::tui::hooks`].
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -16,81 +15,8 @@ use crate::task::TaskDir;
 use crate::task::state::RunStatus;
 use crate::ui::tui::app::{App, Pane};
 use crate::ui::tui::hooks;
-use crate::ui::tui::planview::PlanView;
-use crate::ui::tui::sidebyside::SbsLine;
-use crate::ui::tui::view::Areas;
+use crate::ui::tui::review_state::{Effect, Mismatch, ReasonPrompt, TaskCtx};
 use crate::ui::tui::viewed::ViewedMarks;
-
-/// Where the task lives, for the effects that read or edit its files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskCtx {
-    /// The task directory.
-    pub task: TaskDir,
-    /// The repo root.
-    pub repo: PathBuf,
-}
-
-/// Work the event loop does for the app (disk and terminal), in the order queued.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Read the viewed marks of the task (at start, or when the task becomes known).
-    LoadViewed,
-    /// Write the viewed marks.
-    SaveViewed,
-    /// Read plan.md and plan.files.json and show the plan view.
-    ShowPlan,
-    /// Suspend the terminal, open the editor on `code/files/<path>`, and ask for a re-diff when
-    /// the file changed.
-    EditFile(String),
-    /// Suspend the terminal, open the editor on plan.files.json, then re-check the plan and
-    /// show it (errors in place).
-    EditPlan,
-}
-
-/// A run that ended in scope mismatch: the unplanned files and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
-    /// Paths the replies tried to write outside the plan.
-    pub files: Vec<String>,
-    /// The run's suggestion.
-    pub suggestion: String,
-}
-
-/// The reason line shown while rejecting a hunk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReasonPrompt {
-    /// The hunk being rejected.
-    pub hunk: String,
-    /// The reason typed so far.
-    pub text: String,
-}
-
-/// The review extras' state.
-#[derive(Debug, Clone, Default)]
-pub struct ReviewUi {
-    /// Viewed marks (saved in the task's workbench.json).
-    pub viewed: ViewedMarks,
-    /// Rejection reasons by hunk id, as typed in this session.
-    pub reasons: BTreeMap<String, String>,
-    /// Show the diff side by side.
-    pub side_by_side: bool,
-    /// The reason line, while open.
-    pub reason: Option<ReasonPrompt>,
-    /// The plan view, while open.
-    pub plan: Option<PlanView>,
-    /// The last run's scope mismatch, until the next run starts.
-    pub mismatch: Option<Mismatch>,
-    /// The task, once known.
-    pub task: Option<TaskCtx>,
-    /// Effects for the loop.
-    pub effects: Vec<Effect>,
-    /// Side-by-side lines of the selected file: `(path, diff version, lines)`.
-    pub sbs_cache: Option<(String, u64, Vec<SbsLine>)>,
-    /// Where the panes were in the last frame (for the mouse).
-    pub areas: Option<Areas>,
-    /// The files table's first visible row in the last frame.
-    pub files_offset: usize,
-}
 
 impl App {
     /// Tells the app its task (the CLI knows it before any run); queues loading its marks.

@@ -17,6 +17,8 @@ use ratatui::widgets::Paragraph;
 use crate::ui::tui::app::{App, FileProgress, Pane};
 use crate::ui::tui::diffmodel::{FileDiffModel, RowKind};
 use crate::ui::tui::highlight::{CHUNK, ChunkKey, Highlighter, Span as HlSpan};
+use crate::ui::tui::sbs::SbsLine;
+use crate::ui::tui::sidebyside;
 use crate::ui::tui::theme::Theme;
 use crate::ui::tui::view::block;
 
@@ -43,7 +45,7 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
         return;
     }
     if app.review.side_by_side {
-        crate::ui::tui::sidebyside::draw(app, f, area, &path);
+        draw_side_by_side(app, f, area, &path);
         return;
     }
     let App { diffs, hl, theme, diff_cursor, diff_scroll, focus, review, .. } = app;
@@ -227,4 +229,135 @@ fn render_row(
         line = line.patch_style(t.selection);
     }
     line
+}
+
+/// Draws the selected file `path` side by side in `area`: old lines left, new right, with the
+/// same colors and emphasis as the unified view; only the lines on screen are rendered.
+fn draw_side_by_side(app: &mut App, f: &mut Frame, area: Rect, path: &str) {
+    let sbs = sidebyside::cached(app, path);
+    let App { diffs, hl, theme: t, diff_cursor, diff_scroll, focus, review, .. } = app;
+    let Some(model) = diffs.get_mut(path) else { return };
+    let hunk = model.hunk_of(*diff_cursor).unwrap_or(0);
+    let title = diff_title(path, model, hunk).replacen(" Diff: ", " Diff ⇆ ", 1);
+    let b = block(t, *focus, title, Pane::Diff);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let h = inner.height as usize;
+    if h == 0 || inner.width < 8 {
+        return;
+    }
+    let cur = sbs.iter().position(|l| l.holds(*diff_cursor)).unwrap_or(0);
+    if cur < *diff_scroll {
+        *diff_scroll = cur;
+    } else if cur >= *diff_scroll + h {
+        *diff_scroll = cur + 1 - h;
+    }
+    let half_l = (inner.width as usize - 1) / 2;
+    let half_r = inner.width as usize - 1 - half_l;
+    let end = (*diff_scroll + h).min(sbs.len());
+    let mut out = Vec::with_capacity(end - *diff_scroll);
+    for (n, l) in sbs[*diff_scroll..end].iter().enumerate() {
+        let mut line = match *l {
+            SbsLine::Full(i) => {
+                let row = &model.rows[i];
+                let accepted = model.hunks.get(row.hunk).is_none_or(|h| h.accepted);
+                let reason = model.hunks.get(row.hunk).and_then(|h| review.reasons.get(&h.id)).map(String::as_str);
+                let mut v = vec![Span::styled(
+                    row.text.clone(),
+                    if row.kind == RowKind::Header { t.hunk_header } else { t.muted },
+                )];
+                if row.kind == RowKind::Header {
+                    v.push(Span::raw(" "));
+                    v.push(review_mark(t, accepted, reason));
+                }
+                Line::from(v)
+            }
+            SbsLine::Pair(left, right) => {
+                let mut v = half(model, hl, t, left, false, half_l);
+                v.push(Span::styled("│", t.border));
+                v.extend(half(model, hl, t, right, true, half_r));
+                Line::from(v)
+            }
+        };
+        if *diff_scroll + n == cur {
+            line = line.patch_style(t.selection);
+        }
+        out.push(line);
+    }
+    f.render_widget(Paragraph::new(out), inner);
+}
+
+/// One half of a pair line, exactly `width` columns: the line number, the sign and the text,
+/// with the row's background filling the half.
+fn half(
+    model: &mut FileDiffModel,
+    hl: &mut Highlighter,
+    t: &Theme,
+    row: Option<usize>,
+    new_side: bool,
+    width: usize,
+) -> Vec<Span<'static>> {
+    let Some(i) = row else { return vec![Span::raw(" ".repeat(width))] };
+    let r = &model.rows[i];
+    let no = if new_side { r.new_no } else { r.old_no };
+    let accepted = model.hunks.get(r.hunk).is_none_or(|h| h.accepted);
+    let kind = r.kind;
+    let (sign, bg, spans) = code_spans(model, hl, t, i, accepted);
+    let bg = if kind == RowKind::Context { Style::default() } else { bg };
+    let numw = if width >= 40 { 5 } else { 4 };
+    let mut v = vec![
+        Span::styled(no.map_or_else(|| " ".repeat(numw), |n| format!("{n:>numw$}")), t.line_number),
+        Span::styled(format!(" {sign}"), bg),
+    ];
+    v.extend(spans);
+    fit(v, width, bg)
+}
+
+/// Cuts `spans` to `width` columns (ending in `…` when cut) or pads them with `pad`'s
+/// background.
+fn fit(spans: Vec<Span<'static>>, width: usize, pad: Style) -> Vec<Span<'static>> {
+    let mut out = Vec::with_capacity(spans.len() + 1);
+    let mut used = 0usize;
+    for s in spans {
+        let w = s.width();
+        if used + w <= width {
+            used += w;
+            out.push(s);
+            continue;
+        }
+        if used >= width {
+            break;
+        }
+        let mut text = String::new();
+        for c in s.content.chars() {
+            let cw = Span::raw(c.to_string()).width();
+            if used + cw + 1 > width {
+                break;
+            }
+            used += cw;
+            text.push(c);
+        }
+        text.push('…');
+        used += 1;
+        out.push(Span::styled(text, s.style));
+        break;
+    }
+    if used < width {
+        out.push(Span::styled(" ".repeat(width - used), pad));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::style::Style;
+
+    #[test]
+    fn fit_cuts_and_pads_to_the_width() {
+        let cut = fit(vec![Span::raw("abcdef"), Span::raw("gh")], 5, Style::default());
+        assert_eq!(cut.iter().map(|s| s.content.as_ref()).collect::<String>(), "abcd…");
+        let pad = fit(vec![Span::raw("ab")], 5, Style::default());
+        assert_eq!(pad.iter().map(|s| s.width()).sum::<usize>(), 5);
+    }
 }

@@ -50,16 +50,17 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             wave = r.wave;
             lines.push(Line::from(Span::styled(format!(" wave {wave}"), t.accent)));
         }
-        let mut spans = vec![
+        lines.push(Line::from(vec![
             Span::styled(format!("   {:<6} ", r.action), t.muted),
-            Span::styled(shorten_left(&r.path, width.saturating_sub(12).max(12)), t.text),
-        ];
-        if !r.depends_on.is_empty() {
-            spans.push(Span::styled(format!("  after {}", r.depends_on.join(", ")), t.muted));
-        }
-        lines.push(Line::from(spans));
+            Span::styled(shorten_left(&r.path, width.saturating_sub(10).max(12)), t.text),
+        ]));
         if !r.description.is_empty() {
             lines.push(Line::from(Span::styled(format!("          {}", r.description), t.muted)));
+        }
+        if !r.depends_on.is_empty() {
+            let deps: Vec<String> =
+                r.depends_on.iter().map(|d| shorten_left(d, width.saturating_sub(16).max(12))).collect();
+            lines.push(Line::from(Span::styled(format!("          after {}", deps.join(", ")), t.muted)));
         }
     }
     lines.push(Line::default());
@@ -68,7 +69,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled(l.to_owned(), t.text)));
     }
     f.render_widget(Clear, area);
-    let title = format!(" Plan: {} — Esc closes · e edits plan.files.json · j/k scroll ", v.title);
+    let title = format!(" Plan: {} ", v.title);
     let b = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Thick)
