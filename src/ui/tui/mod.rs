@@ -268,16 +268,18 @@ fn mouse_capture(on: bool) -> std::io::Result<()> {
     }
 }
 
-/// Back into the workbench after the editor: raw mode, the alternate screen, mouse capture,
-/// and a full redraw.
-fn resume<B: Backend>(terminal: &mut Terminal<B>) -> Result<(), TuiError>
-where
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
-    crossterm::terminal::enable_raw_mode()?;
-    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+/// Back into the workbench after the editor: raw mode, the alternate screen (cleared), mouse
+/// capture, and both of ratatui's buffers reset so the next frame redraws every cell.
+/// (`Terminal::clear` is avoided: it asks the terminal for the cursor position, a read that
+/// races the input stream.)
+fn resume<B: Backend>(terminal: &mut Terminal<B>) -> Result<(), TuiError> {
+    use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
+    enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), EnterAlternateScreen, Clear(ClearType::All))?;
     mouse_capture(true)?;
-    terminal.clear().map_err(|e| TuiError::Io(std::io::Error::other(e)))
+    terminal.swap_buffers();
+    terminal.swap_buffers();
+    Ok(())
 }
 
 /// Chains a panic hook that turns mouse capture off before the one ratatui installed (which
