@@ -18,10 +18,16 @@
 //! - [`report`] — findings, categories and repair attempts: the vocabulary validate, repair and runlog share
 //! - [`runlog`] — the run log: steps, findings, repair attempts; `logs/run-<id>.json` and `.md`
 //! - [`review`] — hunks and their review states, accept (drift-safe, journaled), undo, git
-//! - [`orchestrator`] — the actor: commands in, events out; the stage state machine
+//! - [`orchestrator`] — the actor: commands in, events out, answers on reply channels; [`orchestrator::run`]
+//!   is one run's state (`Run`) and its driver, [`orchestrator::stages`] one `impl Run` file per stage
 //! - [`config`] — layered configuration
 //! - [`models`] — the local model cache: GGUF checks, `model pull` / `model list`
-//! - [`ui`] — headless, REPL and TUI front ends
+//! - [`ui`] — headless, REPL and TUI front ends; [`ui::commands`] is the one slash-command table
+//!
+//! Where a new piece goes: a stage is an `impl Run` file in [`orchestrator::stages`] calling its
+//! library module; a command is a [`orchestrator::Command`] variant the actor answers with events
+//! (plus a row in [`ui::commands`] when people type it); a provider is a [`broker`] module
+//! implementing the provider trait.
 
 pub mod broker;
 pub mod codegen;

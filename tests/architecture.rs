@@ -12,6 +12,8 @@
 //! The library (`src/lib.rs` and below) and the binary (`src/main.rs`, `src/cli/`) are two
 //! crates and are checked separately.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -279,9 +281,9 @@ fn functions(text: &str) -> Vec<(usize, String, usize)> {
         let Some(sig) = rest.strip_prefix("fn ") else { continue };
         let name: String = sig.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
         // The signature may span lines; a `;` before a `{` is a declaration without a body.
-        let end = lines.iter().enumerate().skip(i).find(|(_, x)| {
+        let end = lines.iter().enumerate().skip(i).find(|(j, x)| {
             let xt = x.trim_start();
-            x.len() - xt.len() == indent && (xt.starts_with('}') || (xt.ends_with('}') && *x == *l))
+            x.len() - xt.len() == indent && (xt.starts_with('}') || (*j == i && xt.ends_with('}')))
         });
         if let Some((j, _)) = end {
             out.push((i + 1, name, j - i + 1));

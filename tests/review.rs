@@ -405,7 +405,7 @@ async fn the_actor_answers_review_commands_with_events() {
     handle.send(Command::SetHunks(vec![(ids[1].clone(), false)]));
     let Event::HunksMarked { hunks } = next().await else { panic!("expected marks") };
     assert_eq!(hunks[0].state, HunkState::Rejected);
-    handle.send(Command::Accept { hunks: None, commit: false, message: None });
+    handle.send(Command::Accept { selection: ai_tools::review::Selection::Accepted, commit: false, message: None });
     assert!(matches!(next().await, Event::DiffReady { .. }));
     let Event::Accepted { report, exit_code, .. } = next().await else { panic!("expected accepted") };
     assert_eq!((report.hunks.clone(), exit_code), (vec![ids[0].clone()], 0));
@@ -418,6 +418,16 @@ async fn the_actor_answers_review_commands_with_events() {
     assert_eq!(files[0].hunks.len(), 2);
     handle.send(Command::Undo);
     assert!(matches!(next().await, Event::Rejected { .. }));
+    // A front end that needs the answer gets it on the command's reply channel: the events the
+    // command published, the refusal and its exit code.
+    let answer = handle.request(Command::Undo).await;
+    assert_eq!(answer.exit_code, 2, "nothing to undo is bad input");
+    assert!(answer.error.as_deref().is_some_and(|e| e.contains("undo")), "{answer:?}");
+    assert!(matches!(answer.events.as_slice(), [Event::Rejected { .. }]));
+    assert!(matches!(next().await, Event::Rejected { .. }), "the refusal is published too");
+    let answer = handle.request(Command::Snapshot).await;
+    assert_eq!(answer.exit_code, 0);
+    assert!(answer.find(|e| if let Event::Hunks { files } = e { Some(files.len()) } else { None }) == Some(1));
     handle.send(Command::Shutdown);
     join.await.unwrap();
 }

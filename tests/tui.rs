@@ -278,7 +278,10 @@ fn keys_send_the_right_commands() {
     a.on_key(ch('c'));
     a.on_key(key(KeyCode::Tab));
     assert_eq!(a.cmdline.text(), "/accept");
-    assert_eq!(a.on_key(key(KeyCode::Enter)), vec![Command::Accept { hunks: None, commit: false, message: None }]);
+    assert_eq!(
+        a.on_key(key(KeyCode::Enter)),
+        vec![Command::Accept { selection: ai_tools::review::Selection::Accepted, commit: false, message: None }]
+    );
     let (h0, h1) = (a.diffs["calc/ops.py"].hunks[0].id.clone(), a.diffs["calc/ops.py"].hunks[1].id.clone());
     // Space toggles the hunk under the cursor (row 0 is hunk 1's header).
     a.diff_cursor = 2;

@@ -53,7 +53,7 @@ pub fn exit_code_of(e: &anyhow::Error) -> i32 {
     }
     if e.downcast_ref::<config::ConfigError>().is_some()
         || e.downcast_ref::<task::TaskError>().is_some()
-        || e.downcast_ref::<plan::PlanError>().is_some()
+        || e.downcast_ref::<ai_tools::plan::PlanError>().is_some()
     {
         return 2;
     }
@@ -144,6 +144,25 @@ pub fn run_headless(s: Session, opts: RunOptions, out: HeadlessOptions) -> Resul
     })
 }
 
+/// Starts the actor on `s`, runs `f` with its handle (a one-shot command that requests and
+/// renders answers), then stops the actor.
+///
+/// # Errors
+/// When the async runtime cannot start, or what `f` returns.
+fn with_actor<F, Fut>(s: Session, f: F) -> Result<i32>
+where
+    F: FnOnce(orchestrator::Handle) -> Fut,
+    Fut: std::future::Future<Output = Result<i32>>,
+{
+    runtime()?.block_on(async move {
+        let (handle, _events, join) = orchestrator::spawn(s);
+        let r = f(handle.clone()).await;
+        handle.send(orchestrator::Command::Shutdown);
+        let _ = join.await;
+        r
+    })
+}
+
 /// Runs the parsed command line; returns the process exit code.
 ///
 /// # Errors
@@ -174,18 +193,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             print!("{md}");
             Ok(0)
         }
-        Some(Cmd::Hunks(a)) => {
-            let repo = resolve_repo(&common)?;
-            review::hunks(&locate_task(&repo, &common)?, &repo, &a)
-        }
-        Some(Cmd::Accept(a)) => {
-            let repo = resolve_repo(&common)?;
-            review::accept(&locate_task(&repo, &common)?, &repo, &a)
-        }
-        Some(Cmd::Undo(a)) => {
-            let repo = resolve_repo(&common)?;
-            review::undo(&locate_task(&repo, &common)?, &repo, &a)
-        }
+        Some(Cmd::Hunks(a)) => with_actor(session(&common)?, |h| async move { review::hunks(&h, &a).await }),
+        Some(Cmd::Accept(a)) => with_actor(session(&common)?, |h| async move { review::accept(&h, &a).await }),
+        Some(Cmd::Undo(a)) => with_actor(session(&common)?, |h| async move { review::undo(&h, &a).await }),
         Some(Cmd::Repl) => {
             let s = session(&common)?;
             let _log = init_file_logging();

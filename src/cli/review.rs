@@ -1,16 +1,16 @@
-//! `ai-tools hunks`, `accept` and `undo`: thin wrappers over [`ai_tools::review`] that print
-//! for people (stdout, refusals on stderr) or, with `--json`, for scripts (stdout only).
+//! `ai-tools hunks`, `accept` and `undo`: each sends its command to the orchestrator actor —
+//! the same path the workbench and the REPL take — and renders the events of the actor's
+//! answer for people (stdout, refusals on stderr) or, with `--json`, for scripts (stdout only).
 //! Exit codes: 0 ok, 1 failed, 2 bad input, 4 refused because files changed.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
 
+use ai_tools::orchestrator::{Answer, Command, Event, Handle};
 use ai_tools::review::accept::Change;
-use ai_tools::review::{self, AcceptOptions, AcceptReport, FileHunks, RecoveryReport, Selection};
-use ai_tools::task::TaskDir;
+use ai_tools::review::{self, AcceptReport, FileHunks, RecoveryReport, Selection};
 
 use super::args::{AcceptArgs, HunksArgs, UndoArgs};
 
@@ -54,11 +54,25 @@ fn plural(n: usize, one: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
 }
 
+/// The answer's refusal, printed, as the exit code; `None` when the command was carried out.
+fn refused(a: &Answer) -> Option<i32> {
+    let e = a.error.as_ref()?;
+    eprintln!("error: {e}");
+    Some(a.exit_code)
+}
+
 /// `ai-tools hunks`.
-pub fn hunks(task: &TaskDir, repo: &Path, a: &HunksArgs) -> Result<i32> {
+pub async fn hunks(handle: &Handle, a: &HunksArgs) -> Result<i32> {
     if a.rediff {
-        let r = review::rediff(task, repo)?;
-        if !a.json {
+        let answer = handle.request(Command::Rediff).await;
+        if let Some(code) = refused(&answer) {
+            return Ok(code);
+        }
+        let report = answer.find(|e| match e {
+            Event::Rediffed { report } => Some(report.clone()),
+            _ => None,
+        });
+        if let (false, Some(r)) = (a.json, report) {
             println!("re-derived code/diff.patch: {} in {}", plural(r.hunks, "hunk"), plural(r.files, "file"));
             if !r.reset.is_empty() {
                 println!(
@@ -69,7 +83,16 @@ pub fn hunks(task: &TaskDir, repo: &Path, a: &HunksArgs) -> Result<i32> {
             }
         }
     }
-    let files = review::snapshot(task, repo)?;
+    let answer = handle.request(Command::Snapshot).await;
+    if let Some(code) = refused(&answer) {
+        return Ok(code);
+    }
+    let files = answer
+        .find(|e| match e {
+            Event::Hunks { files } => Some(files.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
     if a.json {
         for f in &files {
             for h in &f.hunks {
@@ -117,15 +140,23 @@ fn print_hunks(files: &[FileHunks]) {
 }
 
 /// `ai-tools accept`.
-pub fn accept(task: &TaskDir, repo: &Path, a: &AcceptArgs) -> Result<i32> {
+pub async fn accept(handle: &Handle, a: &AcceptArgs) -> Result<i32> {
     let selection = match (&a.hunks, &a.files, a.all) {
         (Some(ids), _, _) => Selection::Hunks(ids.clone()),
         (_, Some(paths), _) => Selection::Files(paths.clone()),
         (_, _, true) => Selection::All,
         _ => Selection::Accepted,
     };
-    let opts = AcceptOptions { selection, commit: a.commit, message: a.message.clone(), stage: false };
-    let report = review::accept(task, repo, &opts)?;
+    let answer = handle.request(Command::Accept { selection, commit: a.commit, message: a.message.clone() }).await;
+    if let Some(code) = refused(&answer) {
+        return Ok(code);
+    }
+    let Some(report) = answer.find(|e| match e {
+        Event::Accepted { report, .. } => Some(report.clone()),
+        _ => None,
+    }) else {
+        return Ok(answer.exit_code);
+    };
     let code = report.exit_code();
     if a.json {
         let mut v = serde_json::to_value(&report)?;
@@ -189,8 +220,17 @@ fn print_accept(r: &AcceptReport) {
 }
 
 /// `ai-tools undo`.
-pub fn undo(task: &TaskDir, repo: &Path, a: &UndoArgs) -> Result<i32> {
-    let r = review::undo(task, repo)?;
+pub async fn undo(handle: &Handle, a: &UndoArgs) -> Result<i32> {
+    let answer = handle.request(Command::Undo).await;
+    if let Some(code) = refused(&answer) {
+        return Ok(code);
+    }
+    let Some(r) = answer.find(|e| match e {
+        Event::Undone { report } => Some(report.clone()),
+        _ => None,
+    }) else {
+        return Ok(answer.exit_code);
+    };
     if a.json {
         print_json(&r)?;
         return Ok(i32::from(r.git_error.is_some()));

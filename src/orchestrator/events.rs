@@ -10,8 +10,11 @@ use serde::Serialize;
 use crate::broker::Notice;
 use crate::codegen::diff::FileStat;
 use crate::orchestrator::summary::Summary;
+use crate::plan::Plan;
 use crate::report::{RepairAttempt, ValidationReport};
-use crate::review::{AcceptReport, FileHunks, HunkMark, RecoveryReport, UndoReport};
+use crate::review::{AcceptReport, FileHunks, HunkMark, RecoveryReport, RediffReport, Selection, UndoReport};
+use crate::task::TaskDir;
+use crate::task::relpath::RelPath;
 use crate::task::state::{Phase, RunStatus, Stage};
 use crate::validate::ValidatorRun;
 
@@ -42,11 +45,11 @@ pub enum Command {
     /// Set review states of hunks: `(hunk id or unique prefix, accepted)`; answered with
     /// [`Event::HunksMarked`].
     SetHunks(Vec<(String, bool)>),
-    /// Apply hunks to the working tree (the accepted ones when `hunks` is `None`); answered with
-    /// [`Event::Accepted`], then [`Event::DiffReady`] and [`Event::Hunks`] when something landed.
+    /// Apply hunks to the working tree; answered with [`Event::Accepted`], then
+    /// [`Event::DiffReady`] and [`Event::Hunks`] when something landed.
     Accept {
-        /// Hunk ids to apply instead of the accepted set.
-        hunks: Option<Vec<String>>,
+        /// Which hunks: the accepted set (the default), all, or named hunks or files.
+        selection: Selection,
         /// Commit the accepted paths afterwards.
         commit: bool,
         /// Commit message.
@@ -58,10 +61,32 @@ pub enum Command {
     /// Publish the review view of the task as it stands ([`Event::Hunks`]).
     Snapshot,
     /// Re-derive diff.patch against the working tree as it is (after files were edited since the
-    /// diff); answered with [`Event::DiffReady`] and [`Event::Hunks`].
+    /// diff); answered with [`Event::Rediffed`], [`Event::DiffReady`] and [`Event::Hunks`].
     Rediff,
     /// Stop the actor.
     Shutdown,
+}
+
+/// The actor's answer to one [`crate::orchestrator::Handle::request`]: the events it published
+/// for that command, in order — for a review command all of them; for a codegen run only its
+/// final [`Event::Ready`] or [`Event::Failed`] (the run's progress streams on the bus) — and the
+/// exit code a one-shot front end ends with (0 done, 1 failed, 2 bad input, 3 scope mismatch,
+/// 4 refused because files changed).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Answer {
+    /// The answering events.
+    pub events: Vec<Event>,
+    /// The exit code.
+    pub exit_code: i32,
+    /// Why the command was refused, when it was (the message a one-shot front end prints).
+    pub error: Option<String>,
+}
+
+impl Answer {
+    /// The first answering event `pick` maps to something.
+    pub fn find<T>(&self, pick: impl Fn(&Event) -> Option<T>) -> Option<T> {
+        self.events.iter().find_map(pick)
+    }
 }
 
 /// One target of the plan, as [`Event::PlanLoaded`] lists it.
@@ -306,6 +331,11 @@ pub enum Event {
         /// What to do about refused files.
         suggestion: Option<String>,
     },
+    /// diff.patch was re-derived on request (answers [`Command::Rediff`]).
+    Rediffed {
+        /// Files and hunks in the new diff, and the new hunks of drifted files that start rejected.
+        report: RediffReport,
+    },
     /// The last accept was undone.
     Undone {
         /// What was restored.
@@ -395,6 +425,34 @@ pub fn wire_name<T: Serialize>(v: &T) -> String {
 }
 
 impl Event {
+    /// The one way a re-derived diff is announced: [`Event::DiffReady`] for `stats` (one entry per
+    /// file of `task`'s diff.patch), with the totals summed.
+    pub fn diff_ready(task: &TaskDir, stats: &[FileStat]) -> Self {
+        let files: Vec<FileDiffStat> = stats.iter().map(FileDiffStat::from).collect();
+        Event::DiffReady {
+            patch: task.diff_patch(),
+            additions: files.iter().map(|f| f.additions).sum(),
+            deletions: files.iter().map(|f| f.deletions).sum(),
+            files,
+        }
+    }
+
+    /// The [`Event::PlanLoaded`] for `plan` layered into `waves`.
+    pub fn plan_loaded(plan: &Plan, waves: &[Vec<RelPath>]) -> Self {
+        let wave_of: std::collections::HashMap<&RelPath, usize> =
+            waves.iter().enumerate().flat_map(|(i, w)| w.iter().map(move |p| (p, i + 1))).collect();
+        let files = plan
+            .files
+            .iter()
+            .map(|f| PlannedTarget {
+                path: f.path.to_string(),
+                action: f.action.to_string(),
+                wave: wave_of.get(&f.path).copied().unwrap_or(0),
+            })
+            .collect();
+        Event::PlanLoaded { title: plan.title.clone(), files }
+    }
+
     /// A log event.
     pub fn log(level: &str, message: impl Into<String>) -> Self {
         Event::Log { level: level.to_owned(), message: message.into() }

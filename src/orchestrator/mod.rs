@@ -1,27 +1,39 @@
 //! The orchestrator actor: the one owner of the pipeline.
 //!
 //! Front ends send [`Command`]s through a [`Handle`] and render the [`Event`]s it publishes;
-//! they never call stages themselves. The actor runs one codegen run at a time as a child task
+//! they never call stages themselves. A front end that needs an answer (a one-shot CLI
+//! command, the REPL listing hunks) asks with [`Handle::request`] and gets the command's
+//! [`Answer`] on a reply channel. The actor runs one codegen run at a time as a child task
 //! (so it keeps taking commands — cancel, provider changes — while a run streams), builds the
 //! broker lazily from the session's configuration, and rebuilds it when `/provider` or
 //! `/model` change it.
 //!
+//! Layout: [`run`] is the run context and its driver, [`stages`] the stages (one `impl Run`
+//! file each), [`review`] the review commands, [`events`] the commands and events, [`fail`]
+//! the one way to fail.
+//!
 //! Invariants: at most one run is active; a command that cannot be carried out is answered
-//! with [`Event::Rejected`], never ignored; when the actor stops, an active run is cancelled.
+//! with [`Event::Rejected`], never ignored, and every request gets an answer; when the actor
+//! stops, an active run is cancelled; the actor never writes the task (the run and the review
+//! engine do).
+//!
+//! A new command goes in [`events::Command`], is handled in `Actor::handle` (a review command
+//! in [`review`]), answers with events, and gets a slash command in [`crate::ui::commands`]
+//! when people type it.
 
 pub mod bus;
-pub(crate) mod checks;
 pub mod events;
-pub mod resume;
+pub(crate) mod fail;
 mod review;
 pub mod run;
-mod scheduler;
+pub mod stages;
 pub mod summary;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -33,8 +45,9 @@ use crate::config::Config;
 use crate::task::TaskDir;
 
 pub use bus::EventBus;
-pub use events::{Command, Event, RunOptions};
-pub use run::Outcome;
+pub use events::{Answer, Command, Event, RunOptions};
+
+use crate::orchestrator::fail::Fail;
 
 /// Reads environment variables (injectable so tests control what providers see).
 pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -80,17 +93,49 @@ impl Session {
     }
 }
 
+/// A command on its way to the actor, with where its answer goes.
+#[derive(Debug)]
+pub struct Request {
+    /// The command.
+    pub command: Command,
+    reply: Option<oneshot::Sender<Answer>>,
+}
+
 /// A front end's connection to the actor.
 #[derive(Clone)]
 pub struct Handle {
-    tx: UnboundedSender<Command>,
+    tx: UnboundedSender<Request>,
     bus: EventBus,
 }
 
+/// The answer when the actor is gone before answering.
+fn actor_gone() -> Answer {
+    Answer { events: Vec::new(), exit_code: 1, error: Some("the orchestrator stopped before answering".into()) }
+}
+
 impl Handle {
-    /// Sends a command (ignored once the actor has stopped).
+    /// Sends a command without waiting for its answer (ignored once the actor has stopped).
     pub fn send(&self, c: Command) {
-        let _ = self.tx.send(c);
+        let _ = self.tx.send(Request { command: c, reply: None });
+    }
+
+    /// Sends a command and waits for its [`Answer`]: the events it published (for a codegen
+    /// run, its final event) and its exit code.
+    pub async fn request(&self, c: Command) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Request { command: c, reply: Some(tx) }).is_err() {
+            return actor_gone();
+        }
+        rx.await.unwrap_or_else(|_| actor_gone())
+    }
+
+    /// [`Handle::request`] from a thread that is not async (the REPL's line editor).
+    pub fn request_blocking(&self, c: Command) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Request { command: c, reply: Some(tx) }).is_err() {
+            return actor_gone();
+        }
+        rx.blocking_recv().unwrap_or_else(|_| actor_gone())
     }
 
     /// A new event subscription.
@@ -98,13 +143,36 @@ impl Handle {
         self.bus.subscribe()
     }
 
-    /// A handle with no actor behind it: commands go to the returned receiver and events are
-    /// whatever the caller emits on the returned bus. For driving a front end in tests and
-    /// benchmarks.
-    pub fn detached() -> (Handle, UnboundedReceiver<Command>, EventBus) {
+    /// A handle with no actor behind it: commands go to the returned [`SentCommands`] and
+    /// events are whatever the caller emits on the returned bus. For driving a front end in
+    /// tests and benchmarks.
+    pub fn detached() -> (Handle, SentCommands, EventBus) {
         let (tx, rx) = unbounded_channel();
         let bus = EventBus::new();
-        (Handle { tx, bus: bus.clone() }, rx, bus)
+        (Handle { tx, bus: bus.clone() }, SentCommands(rx), bus)
+    }
+}
+
+/// What front ends sent through a [`Handle::detached`] handle (requests go unanswered).
+pub struct SentCommands(UnboundedReceiver<Request>);
+
+impl SentCommands {
+    /// The next command sent, if any is waiting.
+    ///
+    /// # Errors
+    /// When none is waiting (or every handle is gone).
+    pub fn try_recv(&mut self) -> Result<Command, tokio::sync::mpsc::error::TryRecvError> {
+        self.0.try_recv().map(|r| r.command)
+    }
+
+    /// The next command sent; `None` once every handle is gone.
+    pub async fn recv(&mut self) -> Option<Command> {
+        self.0.recv().await.map(|r| r.command)
+    }
+
+    /// Whether no command is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -119,68 +187,74 @@ pub fn spawn(session: Session) -> (Handle, UnboundedReceiver<Event>, JoinHandle<
     (Handle { tx, bus }, first, join)
 }
 
+/// The active run: its task (ending with its final event), its cancel token, and who waits
+/// for its answer.
+struct Current {
+    join: JoinHandle<Event>,
+    cancel: CancellationToken,
+    reply: Option<oneshot::Sender<Answer>>,
+}
+
 struct Actor {
     session: Session,
     bus: EventBus,
     broker: Option<Arc<Broker>>,
     prompts: Option<Arc<Prompts>>,
-    current: Option<(JoinHandle<Outcome>, CancellationToken)>,
+    current: Option<Current>,
+}
+
+/// Answers `reply` (if anyone waits) with `answer`.
+fn answer(reply: Option<oneshot::Sender<Answer>>, answer: Answer) {
+    if let Some(r) = reply {
+        let _ = r.send(answer);
+    }
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: UnboundedReceiver<Command>) {
+    async fn run(mut self, mut rx: UnboundedReceiver<Request>) {
         loop {
             let finished = async {
                 match self.current.as_mut() {
-                    Some((h, _)) => h.await,
+                    Some(c) => (&mut c.join).await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
-                cmd = rx.recv() => {
-                    let Some(cmd) = cmd else { break };
-                    if !self.handle(cmd).await {
+                req = rx.recv() => {
+                    let Some(req) = req else { break };
+                    if !self.handle(req).await {
                         break;
                     }
                 }
-                joined = finished => {
-                    self.current = None;
-                    if let Err(e) = joined {
-                        self.run_died(&e.to_string());
-                    }
-                    // Front ends draw hunks from events only: publish the new diff's hunks (an
-                    // empty list when the run left no diff).
-                    review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), Command::Snapshot).await;
-                }
+                joined = finished => self.run_ended(joined).await,
             }
         }
-        if let Some((h, c)) = self.current.take() {
-            c.cancel();
-            let _ = h.await;
+        if let Some(c) = self.current.take() {
+            c.cancel.cancel();
+            let _ = c.join.await;
         }
     }
 
-    /// A run task that ended without its final event (it panicked): record the failure in
-    /// state.json and tell the front ends, so none waits forever.
-    fn run_died(&self, why: &str) {
-        let reason = format!("internal error: the run stopped unexpectedly ({why})");
-        let suggestion = "report this bug with the log file; run codegen again".to_owned();
-        if let Ok(mut st) = crate::task::state::TaskState::load(&self.session.task) {
-            st.status = crate::task::state::RunStatus::Failed;
-            st.failure = Some(crate::task::state::Failure { reason: reason.clone(), suggestion: suggestion.clone() });
-            if let Err(e) = st.save(&self.session.task) {
-                tracing::error!("cannot write state.json: {e}");
+    /// A run's task ended: answer whoever waits for it, then publish the new diff's hunks
+    /// (front ends draw hunks from events only; an empty list when the run left no diff).
+    async fn run_ended(&mut self, joined: Result<Event, tokio::task::JoinError>) {
+        let reply = self.current.take().and_then(|c| c.reply);
+        let last = match joined {
+            Ok(ev) => ev,
+            Err(e) => {
+                // The run catches its own panics and records them; this is a task that was
+                // aborted: tell the front ends, so none waits forever.
+                let ev = Fail::internal(e).event(None);
+                self.bus.emit(ev.clone());
+                ev
             }
-        }
-        self.bus.emit(Event::Failed {
-            status: crate::task::state::RunStatus::Failed,
-            reason,
-            suggestion,
-            exit_code: 1,
-            next_phase: None,
-            files: vec![],
-            summary: None,
-        });
+        };
+        let exit_code = match &last {
+            Event::Failed { exit_code, .. } => *exit_code,
+            _ => 0,
+        };
+        answer(reply, Answer { events: vec![last], exit_code, error: None });
+        review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), Command::Snapshot).await;
     }
 
     fn broker(&mut self) -> Result<Arc<Broker>, String> {
@@ -206,59 +280,38 @@ impl Actor {
     }
 
     fn running(&self) -> bool {
-        self.current.as_ref().is_some_and(|(h, _)| !h.is_finished())
+        self.current.as_ref().is_some_and(|c| !c.join.is_finished())
     }
 
-    /// Handles one command; `false` stops the actor.
-    async fn handle(&mut self, cmd: Command) -> bool {
-        match cmd {
-            Command::Codegen(opts) => {
-                if self.running() {
-                    self.bus
-                        .emit(Event::Rejected { reason: "a codegen run is already active; /cancel it first".into() });
-                    return true;
-                }
-                let setup = self.broker().and_then(|b| self.prompts().map(|p| (b, p)));
-                let (broker, prompts) = match setup {
-                    Ok(x) => x,
-                    Err(reason) => {
-                        self.bus.emit(Event::Failed {
-                            status: crate::task::state::RunStatus::Failed,
-                            reason,
-                            suggestion: "fix the provider configuration (see `ai-tools providers`) and run codegen again".into(),
-                            exit_code: 2,
-                            next_phase: None,
-                            files: vec![],
-                            summary: None,
-                        });
-                        return true;
-                    }
-                };
-                let cancel = CancellationToken::new();
-                let env = run::RunEnv {
-                    repo: self.session.repo.clone(),
-                    task: self.session.task.clone(),
-                    settings: self.session.run_settings(),
-                    broker,
-                    prompts,
-                    bus: self.bus.clone(),
-                    cancel: cancel.clone(),
-                };
-                self.current = Some((tokio::spawn(run::run(env, opts)), cancel));
-            }
+    /// Publishes a refusal and answers it (exit code 1).
+    fn reject(&self, reply: Option<oneshot::Sender<Answer>>, reason: impl Into<String>) {
+        let reason = reason.into();
+        let ev = Event::Rejected { reason: reason.clone() };
+        self.bus.emit(ev.clone());
+        answer(reply, Answer { events: vec![ev], exit_code: 1, error: Some(reason) });
+    }
+
+    /// Handles one request; `false` stops the actor.
+    async fn handle(&mut self, req: Request) -> bool {
+        let Request { command, reply } = req;
+        match command {
+            Command::Codegen(opts) => self.codegen(opts, reply),
             Command::Cancel => match &self.current {
-                Some((_, c)) if self.running() => c.cancel(),
-                _ => self.bus.emit(Event::Rejected { reason: "no run is active".into() }),
+                Some(c) if self.running() => {
+                    c.cancel.cancel();
+                    answer(reply, Answer::default());
+                }
+                _ => self.reject(reply, "no run is active"),
             },
             Command::SetProvider(p) => {
                 let before = self.session.config.clone();
                 self.session.config.provider = Some(p);
-                self.reconfigure(before);
+                self.reconfigure(before, reply);
             }
             Command::SetModel(m) => {
                 let before = self.session.config.clone();
                 self.session.config.model = Some(m);
-                self.reconfigure(before);
+                self.reconfigure(before, reply);
             }
             cmd @ (Command::SetHunks(_)
             | Command::Accept { .. }
@@ -267,31 +320,69 @@ impl Actor {
             | Command::Rediff) => {
                 // A run rewrites code/ and state.json as it goes: review waits for it.
                 if self.running() {
-                    self.bus.emit(Event::Rejected {
-                        reason: "a codegen run is active; review and accept when it ends (or /cancel it)".into(),
-                    });
+                    self.reject(reply, "a codegen run is active; review and accept when it ends (or /cancel it)");
                     return true;
                 }
-                review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), cmd).await;
+                let a =
+                    review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), cmd).await;
+                answer(reply, a);
             }
-            Command::Shutdown => return false,
+            Command::Shutdown => {
+                answer(reply, Answer::default());
+                return false;
+            }
         }
         true
     }
 
+    /// Starts a run, or refuses: one is active, or the providers or prompts do not load.
+    fn codegen(&mut self, opts: RunOptions, reply: Option<oneshot::Sender<Answer>>) {
+        if self.running() {
+            self.reject(reply, "a codegen run is already active; /cancel it first");
+            return;
+        }
+        let setup = self.broker().and_then(|b| self.prompts().map(|p| (b, p)));
+        let (broker, prompts) = match setup {
+            Ok(x) => x,
+            Err(reason) => {
+                let f = Fail::bad_input(
+                    reason,
+                    "fix the provider configuration (see `ai-tools providers`) and run codegen again",
+                );
+                let ev = f.event(None);
+                self.bus.emit(ev.clone());
+                answer(reply, Answer { events: vec![ev], exit_code: 2, error: None });
+                return;
+            }
+        };
+        let cancel = CancellationToken::new();
+        let env = run::RunEnv {
+            repo: self.session.repo.clone(),
+            task: self.session.task.clone(),
+            settings: self.session.run_settings(),
+            broker,
+            prompts,
+            bus: self.bus.clone(),
+            cancel: cancel.clone(),
+        };
+        self.current = Some(Current { join: tokio::spawn(run::run(env, opts)), cancel, reply });
+    }
+
     /// Rebuilds the broker for the changed configuration; when that fails, the change is
     /// refused and `before` stays in force.
-    fn reconfigure(&mut self, before: Config) {
+    fn reconfigure(&mut self, before: Config, reply: Option<oneshot::Sender<Answer>>) {
         let previous = self.broker.take();
         match self.broker() {
             Ok(b) => {
                 let model = b.primary(Role::Codegen).map(|p| p.model().to_owned()).unwrap_or_default();
-                self.bus.emit(Event::ProviderChanged { providers: b.chain(Role::Codegen), model });
+                let ev = Event::ProviderChanged { providers: b.chain(Role::Codegen), model };
+                self.bus.emit(ev.clone());
+                answer(reply, Answer { events: vec![ev], exit_code: 0, error: None });
             }
             Err(e) => {
                 self.session.config = before;
                 self.broker = previous;
-                self.bus.emit(Event::Rejected { reason: format!("{e}; keeping the current provider") });
+                self.reject(reply, format!("{e}; keeping the current provider"));
             }
         }
     }

@@ -1,114 +1,133 @@
 //! The actor's review commands: snapshot, set hunk states, accept, undo, re-diff. Each runs
-//! the [`crate::review`] library on a blocking thread and publishes what happened.
+//! the [`crate::review`] library on a blocking thread, publishes what happened, and returns
+//! the same events as the command's [`Answer`].
 //!
 //! Invariant: every command is answered — with its event(s), or [`Event::Rejected`] carrying
-//! the error and what to do; after anything that changed the working tree or diff.patch, a
-//! [`Event::DiffReady`] and a fresh [`Event::Hunks`] follow, so a front end only ever redraws
-//! from events.
+//! the error and what to do (and the error's exit code in the answer); after anything that
+//! changed the working tree or diff.patch, an [`Event::DiffReady`] and a fresh
+//! [`Event::Hunks`] follow, so a front end only ever redraws from events.
 
 use std::path::Path;
 
-use crate::codegen::diff::FileStat;
 use crate::orchestrator::bus::EventBus;
-use crate::orchestrator::events::{Command, Event, FileDiffStat};
-use crate::review::{self, AcceptOptions, RecoveryReport, Selection};
+use crate::orchestrator::events::{Answer, Command, Event};
+use crate::review::{self, AcceptOptions, RecoveryReport, ReviewError};
 use crate::task::TaskDir;
 
-/// Carries out `cmd` (a review command) and publishes the outcome.
-pub(crate) async fn handle(task: TaskDir, repo: std::path::PathBuf, bus: EventBus, cmd: Command) {
-    let b = bus.clone();
-    if let Err(e) = tokio::task::spawn_blocking(move || run(&task, &repo, &b, cmd)).await {
-        bus.emit(Event::Rejected { reason: format!("internal error: {e}") });
+/// Collects what a command publishes into its answer.
+struct Out {
+    bus: EventBus,
+    answer: Answer,
+}
+
+impl Out {
+    fn emit(&mut self, e: Event) {
+        self.bus.emit(e.clone());
+        self.answer.events.push(e);
+    }
+
+    fn reject(&mut self, e: &ReviewError) {
+        self.answer.exit_code = e.exit_code();
+        self.answer.error = Some(e.to_string());
+        self.emit(Event::Rejected { reason: e.to_string() });
+    }
+
+    fn recovered(&mut self, r: Option<&RecoveryReport>) {
+        if let Some(r) = r {
+            self.emit(Event::Recovered { report: r.clone() });
+        }
     }
 }
 
-/// The DiffReady event for a re-derived diff.
-pub(crate) fn diff_ready(task: &TaskDir, stats: &[FileStat]) -> Event {
-    let files: Vec<FileDiffStat> = stats.iter().map(FileDiffStat::from).collect();
-    Event::DiffReady {
-        patch: task.diff_patch(),
-        additions: files.iter().map(|f| f.additions).sum(),
-        deletions: files.iter().map(|f| f.deletions).sum(),
-        files,
-    }
-}
-
-fn recovered(bus: &EventBus, r: Option<&RecoveryReport>) {
-    if let Some(r) = r {
-        bus.emit(Event::Recovered { report: r.clone() });
+/// Carries out `cmd` (a review command), publishes the outcome on `bus` and returns it.
+pub(crate) async fn handle(task: TaskDir, repo: std::path::PathBuf, bus: EventBus, cmd: Command) -> Answer {
+    let out = Out { bus: bus.clone(), answer: Answer::default() };
+    match tokio::task::spawn_blocking(move || run(&task, &repo, out, cmd)).await {
+        Ok(a) => a,
+        Err(e) => {
+            let ev = Event::Rejected { reason: format!("internal error: {e}") };
+            bus.emit(ev.clone());
+            Answer { events: vec![ev], exit_code: 1, error: Some(format!("internal error: {e}")) }
+        }
     }
 }
 
 /// Publishes the plan's targets and waves, or a warning when the plan does not load.
-fn plan_loaded(task: &TaskDir, repo: &Path, bus: &EventBus) {
-    let plan = match crate::plan::load(task, repo) {
-        Ok(p) => p,
-        Err(e) => {
-            bus.emit(Event::log("warn", format!("the plan does not load yet: {e}")));
-            return;
+fn plan_loaded(task: &TaskDir, repo: &Path, out: &mut Out) {
+    match crate::plan::load(task, repo) {
+        Ok(plan) => {
+            let waves = crate::plan::dag::waves(&plan.files).unwrap_or_default();
+            out.emit(Event::plan_loaded(&plan, &waves));
         }
-    };
-    let waves = crate::plan::dag::waves(&plan.files).unwrap_or_default();
-    bus.emit(crate::orchestrator::run::plan_loaded(&plan, &waves));
+        Err(e) => out.emit(Event::log("warn", format!("the plan does not load yet: {e}"))),
+    }
 }
 
-fn snapshot(task: &TaskDir, repo: &Path, bus: &EventBus) {
+/// The review view as it stands. No diff.patch (no run produced one, or a redo archived it)
+/// is an empty view for front ends — and, when the command itself asked for the view
+/// (`asked`), a refusal in the answer, for a caller that lists hunks.
+fn snapshot(task: &TaskDir, repo: &Path, out: &mut Out, asked: bool) {
     if !task.diff_patch().exists() {
-        // No run has produced a diff (or a redo archived it): nothing to review.
-        bus.emit(Event::Hunks { files: Vec::new() });
+        out.emit(Event::Hunks { files: Vec::new() });
+        if asked {
+            out.answer.exit_code = ReviewError::NoPatch.exit_code();
+            out.answer.error = Some(ReviewError::NoPatch.to_string());
+        }
         return;
     }
     match review::snapshot(task, repo) {
-        Ok(files) => bus.emit(Event::Hunks { files }),
-        Err(e) => bus.emit(Event::Rejected { reason: e.to_string() }),
+        Ok(files) => out.emit(Event::Hunks { files }),
+        Err(e) => out.reject(&e),
     }
 }
 
-fn run(task: &TaskDir, repo: &Path, bus: &EventBus, cmd: Command) {
-    let rejected = |e: review::ReviewError| bus.emit(Event::Rejected { reason: e.to_string() });
+fn run(task: &TaskDir, repo: &Path, mut out: Out, cmd: Command) -> Answer {
     match cmd {
         Command::Snapshot => {
-            plan_loaded(task, repo, bus);
-            snapshot(task, repo, bus);
+            plan_loaded(task, repo, &mut out);
+            snapshot(task, repo, &mut out, true);
         }
         Command::SetHunks(marks) => match review::set_states(task, repo, &marks) {
-            Ok(hunks) => bus.emit(Event::HunksMarked { hunks }),
-            Err(e) => rejected(e),
+            Ok(hunks) => out.emit(Event::HunksMarked { hunks }),
+            Err(e) => out.reject(&e),
         },
-        Command::Accept { hunks, commit, message } => {
-            let selection = hunks.map_or(Selection::Accepted, Selection::Hunks);
+        Command::Accept { selection, commit, message } => {
             match review::accept(task, repo, &AcceptOptions { selection, commit, message, stage: false }) {
                 Ok(report) => {
-                    recovered(bus, report.recovered.as_ref());
+                    out.recovered(report.recovered.as_ref());
                     let landed = report.accept.is_some();
                     if landed {
-                        bus.emit(diff_ready(task, &report.stats));
+                        out.emit(Event::diff_ready(task, &report.stats));
                     }
                     let (exit_code, suggestion) = (report.exit_code(), report.suggestion().map(str::to_owned));
-                    bus.emit(Event::Accepted { report: Box::new(report), exit_code, suggestion });
+                    out.answer.exit_code = exit_code;
+                    out.emit(Event::Accepted { report: Box::new(report), exit_code, suggestion });
                     if landed {
-                        snapshot(task, repo, bus);
+                        snapshot(task, repo, &mut out, false);
                     }
                 }
-                Err(e) => rejected(e),
+                Err(e) => out.reject(&e),
             }
         }
         Command::Undo => match review::undo(task, repo) {
             Ok(report) => {
-                recovered(bus, report.recovered.as_ref());
-                bus.emit(diff_ready(task, &report.stats));
-                bus.emit(Event::Undone { report: Box::new(report) });
-                snapshot(task, repo, bus);
+                out.recovered(report.recovered.as_ref());
+                out.emit(Event::diff_ready(task, &report.stats));
+                out.answer.exit_code = i32::from(report.git_error.is_some());
+                out.emit(Event::Undone { report: Box::new(report) });
+                snapshot(task, repo, &mut out, false);
             }
-            Err(e) => rejected(e),
+            Err(e) => out.reject(&e),
         },
         Command::Rediff => match review::rediff(task, repo) {
             Ok(r) => {
-                bus.emit(diff_ready(task, &r.stats));
-                snapshot(task, repo, bus);
+                out.emit(Event::diff_ready(task, &r.stats));
+                out.emit(Event::Rediffed { report: r });
+                snapshot(task, repo, &mut out, false);
             }
-            Err(e) => rejected(e),
+            Err(e) => out.reject(&e),
         },
         _ => {}
     }
+    out.answer
 }

@@ -51,8 +51,8 @@ pub struct PlannedFile {
     pub depends_on: Vec<RelPath>,
 }
 
-/// A checked plan (see the module invariant).
-#[derive(Debug, Clone)]
+/// A checked plan (see [`crate::plan`]'s invariant); the default is the empty plan.
+#[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// The first `# ` heading of plan.md, or the task directory's name.
     pub title: String,

@@ -42,16 +42,19 @@ pub mod tree;
 pub mod undo;
 pub mod view;
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 pub use accept::{AcceptOptions, AcceptReport, FileConflict, LandedFile, Selection, accept};
-pub use rediff::{RediffReport, rediff};
+pub use rediff::RediffReport;
 pub use undo::{RecoveryReport, UndoReport, recover, undo};
 pub use view::{DiffLine, FileHunks, FileReview, HunkMark, HunkState, HunkView, set_states, snapshot};
 
 use crate::codegen::patch::PatchError;
+use crate::review::patchset::PatchSet;
+use crate::task::TaskDir;
 use crate::task::fsio::WriteError;
-use crate::task::state::StateError;
+use crate::task::state::{StateError, TaskState};
 
 /// Exit code for a refusal because the working tree drifted (accept) or changed since an accept
 /// (undo).
@@ -143,4 +146,22 @@ impl ReviewError {
             _ => 1,
         }
     }
+}
+
+/// Re-derives diff.patch against the working tree (under the task lock, after recovery).
+///
+/// # Errors
+/// [`ReviewError`] when the lock is held, the manifest is missing, or a write fails.
+pub fn rediff(task: &TaskDir, repo: &Path) -> Result<RediffReport, ReviewError> {
+    let _lock = journal::Lock::acquire(task)?;
+    undo::recover_locked(task, repo)?;
+    let old = match rediff::load_patch(task) {
+        Ok(p) => p,
+        Err(ReviewError::NoPatch | ReviewError::Parse(_)) => PatchSet::default(),
+        Err(e) => return Err(e),
+    };
+    let drift = rediff::drifted(&old, repo);
+    let mut st = TaskState::load(task)?;
+    let known: HashSet<String> = old.ids().map(str::to_owned).collect();
+    rediff::rediff_locked(task, repo, &mut st, None, &drift, &known)
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::codegen::diff::{Backend, FileStat};
 use crate::codegen::patch;
 use crate::review::patchset::{self, FileAction, HunkKind, PatchSet};
-use crate::review::{ReviewError, journal, tree, undo};
+use crate::review::{ReviewError, tree};
 use crate::task::TaskDir;
 use crate::task::fsio::{self, SafeDir};
 use crate::task::state::TaskState;
@@ -63,24 +63,6 @@ pub fn drifted(patch: &PatchSet, repo: &Path) -> HashSet<String> {
         })
         .map(|f| f.path.to_string())
         .collect()
-}
-
-/// Re-derives diff.patch against the working tree (under the task lock, after recovery).
-///
-/// # Errors
-/// [`ReviewError`] when the lock is held, the manifest is missing, or a write fails.
-pub fn rediff(task: &TaskDir, repo: &Path) -> Result<RediffReport, ReviewError> {
-    let _lock = journal::Lock::acquire(task)?;
-    undo::recover_locked(task, repo)?;
-    let old = match load_patch(task) {
-        Ok(p) => p,
-        Err(ReviewError::NoPatch | ReviewError::Parse(_)) => PatchSet::default(),
-        Err(e) => return Err(e),
-    };
-    let drift = drifted(&old, repo);
-    let mut st = TaskState::load(task)?;
-    let known: HashSet<String> = old.ids().map(str::to_owned).collect();
-    rediff_locked(task, repo, &mut st, None, &drift, &known)
 }
 
 /// The re-diff itself; the caller holds the lock. With `scope`, only those paths are

@@ -1,7 +1,14 @@
-//! The slash commands both interactive front ends (TUI and REPL) understand, their parser and
-//! their Tab completion.
+//! The slash commands both interactive front ends (TUI and REPL) understand: one table
+//! ([`TABLE`]) that parsing, Tab completion and help read, and one mapping from a parsed
+//! command to the actor [`Command`] it sends ([`SlashCommand::command`]).
 //!
-//! Invariant: the TUI and the REPL accept exactly the same command set, parsed here.
+//! Invariant: the TUI and the REPL accept exactly the same command set, parsed here, and send
+//! the same actor command for it. A new slash command is one [`TABLE`] row, one
+//! [`SlashCommand`] variant and, when it acts through the actor, one arm of
+//! [`SlashCommand::command`].
+
+use crate::orchestrator::{Command, RunOptions};
+use crate::review::Selection;
 
 /// A parsed slash command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,24 +45,164 @@ pub enum SlashCommand {
     Quit,
 }
 
-/// Every command with its one-line help, in the order `/help` lists them.
-pub const COMMANDS: &[(&str, &str)] = &[
-    ("/codegen", "run the codegen phase (plan → waves → code/files → diff.patch → validate → repair)"),
-    ("/redo codegen", "archive code/files and diff.patch to code/archive/<run-id>/ and run again"),
-    ("/cancel", "stop the active run"),
-    ("/accept", "apply the accepted hunks to the working tree (undo with /undo)"),
-    ("/reject [path]", "reject every hunk of path, or of all files"),
-    ("/undo", "restore the files the last accept changed"),
-    ("/files", "focus the files pane"),
-    ("/errors", "focus the validation panel"),
-    ("/diff [path]", "select path and focus the diff pane"),
-    ("/log", "focus the log pane"),
-    ("/provider [name]", "show or set the provider (a configured name or anthropic, openai, ollama, local)"),
-    ("/model [id]", "show or set the model"),
-    ("/theme [name]", "show or set the theme (dark, light, or a themes/*.toml file)"),
-    ("/help", "this list"),
-    ("/quit", "leave (asks first when accepted hunks were not applied)"),
+/// What a command takes after its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    /// Nothing.
+    None,
+    /// One optional word, completed from this pool.
+    Optional(Pool),
+    /// Exactly this word (`/redo codegen`).
+    Word(&'static str),
+}
+
+/// Where an argument's completions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// The files of the diff.
+    Paths,
+    /// Provider names and kinds.
+    Providers,
+    /// Theme names.
+    Themes,
+    /// No completions.
+    Free,
+}
+
+/// One row of the command table.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// The name and its aliases, without the slash; the first is the one completed and listed.
+    pub names: &'static [&'static str],
+    /// How it is written, for `/help` and usage errors (`/diff [path]`).
+    pub usage: &'static str,
+    /// One line of help.
+    pub help: &'static str,
+    /// What it takes.
+    pub arg: Arg,
+    make: fn(Option<String>) -> SlashCommand,
+}
+
+/// The one command table: parsing, completion and help (TUI, REPL and `/help` alike) all read
+/// it, in the order `/help` lists it.
+pub const TABLE: &[Spec] = &[
+    Spec {
+        names: &["codegen"],
+        usage: "/codegen",
+        help: "run the codegen phase (plan → waves → code/files → diff.patch → validate → repair)",
+        arg: Arg::None,
+        make: |_| SlashCommand::Codegen,
+    },
+    Spec {
+        names: &["redo"],
+        usage: "/redo codegen",
+        help: "archive code/files and diff.patch to code/archive/<run-id>/ and run again",
+        arg: Arg::Word("codegen"),
+        make: |_| SlashCommand::RedoCodegen,
+    },
+    Spec {
+        names: &["cancel"],
+        usage: "/cancel",
+        help: "stop the active run",
+        arg: Arg::None,
+        make: |_| SlashCommand::Cancel,
+    },
+    Spec {
+        names: &["accept"],
+        usage: "/accept",
+        help: "apply the accepted hunks to the working tree (undo with /undo)",
+        arg: Arg::None,
+        make: |_| SlashCommand::Accept,
+    },
+    Spec {
+        names: &["reject"],
+        usage: "/reject [path]",
+        help: "reject every hunk of path, or of all files",
+        arg: Arg::Optional(Pool::Paths),
+        make: SlashCommand::Reject,
+    },
+    Spec {
+        names: &["undo"],
+        usage: "/undo",
+        help: "restore the files the last accept changed",
+        arg: Arg::None,
+        make: |_| SlashCommand::Undo,
+    },
+    Spec {
+        names: &["files"],
+        usage: "/files",
+        help: "focus the files pane",
+        arg: Arg::None,
+        make: |_| SlashCommand::Files,
+    },
+    Spec {
+        names: &["errors"],
+        usage: "/errors",
+        help: "focus the validation panel",
+        arg: Arg::None,
+        make: |_| SlashCommand::Errors,
+    },
+    Spec {
+        names: &["diff"],
+        usage: "/diff [path]",
+        help: "select path and focus the diff pane",
+        arg: Arg::Optional(Pool::Paths),
+        make: SlashCommand::Diff,
+    },
+    Spec { names: &["log"], usage: "/log", help: "focus the log pane", arg: Arg::None, make: |_| SlashCommand::Log },
+    Spec {
+        names: &["provider"],
+        usage: "/provider [name]",
+        help: "show or set the provider (a configured name or anthropic, openai, ollama, local)",
+        arg: Arg::Optional(Pool::Providers),
+        make: SlashCommand::Provider,
+    },
+    Spec {
+        names: &["model"],
+        usage: "/model [id]",
+        help: "show or set the model",
+        arg: Arg::Optional(Pool::Free),
+        make: SlashCommand::Model,
+    },
+    Spec {
+        names: &["theme"],
+        usage: "/theme [name]",
+        help: "show or set the theme (dark, light, or a themes/*.toml file)",
+        arg: Arg::Optional(Pool::Themes),
+        make: SlashCommand::Theme,
+    },
+    Spec { names: &["help", "?"], usage: "/help", help: "this list", arg: Arg::None, make: |_| SlashCommand::Help },
+    Spec {
+        names: &["quit", "q", "exit"],
+        usage: "/quit",
+        help: "leave (asks first when accepted hunks were not applied)",
+        arg: Arg::None,
+        make: |_| SlashCommand::Quit,
+    },
 ];
+
+impl SlashCommand {
+    /// The actor command this slash command stands for, the same in every front end; `None`
+    /// for commands a front end carries out itself (focus a pane, show a setting, pick hunks,
+    /// quit).
+    pub fn command(&self) -> Option<Command> {
+        Some(match self {
+            SlashCommand::Codegen => Command::Codegen(RunOptions::default()),
+            SlashCommand::RedoCodegen => Command::Codegen(RunOptions { redo: true, ..RunOptions::default() }),
+            SlashCommand::Cancel => Command::Cancel,
+            SlashCommand::Accept => Command::Accept { selection: Selection::Accepted, commit: false, message: None },
+            SlashCommand::Undo => Command::Undo,
+            SlashCommand::Provider(Some(p)) => Command::SetProvider(p.clone()),
+            SlashCommand::Model(Some(m)) => Command::SetModel(m.clone()),
+            _ => return None,
+        })
+    }
+}
+
+/// `(usage, help)` of every command, in table order, for help screens.
+pub fn help_lines() -> impl Iterator<Item = (&'static str, &'static str)> {
+    TABLE.iter().map(|s| (s.usage, s.help))
+}
 
 /// A line that is not a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,7 +218,7 @@ pub enum ParseError {
     Usage(&'static str),
 }
 
-/// Parses one command line (the leading `/` or `:` is optional).
+/// Parses one command line (the leading `/` or `:` is optional) against [`TABLE`].
 ///
 /// # Errors
 /// [`ParseError`] naming the problem.
@@ -81,36 +228,14 @@ pub fn parse(line: &str) -> Result<SlashCommand, ParseError> {
     let mut words = line.split_whitespace();
     let Some(cmd) = words.next() else { return Err(ParseError::Empty) };
     let rest: Vec<&str> = words.collect();
-    let one = |usage: &'static str| -> Result<Option<String>, ParseError> {
-        match rest.as_slice() {
-            [] => Ok(None),
-            [x] => Ok(Some((*x).to_owned())),
-            _ => Err(ParseError::Usage(usage)),
-        }
+    let spec = TABLE.iter().find(|s| s.names.contains(&cmd)).ok_or_else(|| ParseError::Unknown(format!("/{cmd}")))?;
+    let arg = match (spec.arg, rest.as_slice()) {
+        (Arg::None, []) | (Arg::Optional(_), []) => None,
+        (Arg::Optional(_), [x]) => Some((*x).to_owned()),
+        (Arg::Word(w), [x]) if *x == w => None,
+        _ => return Err(ParseError::Usage(spec.usage)),
     };
-    let none =
-        |c: SlashCommand, usage: &'static str| if rest.is_empty() { Ok(c) } else { Err(ParseError::Usage(usage)) };
-    match cmd {
-        "codegen" => none(SlashCommand::Codegen, "/codegen"),
-        "redo" => match rest.as_slice() {
-            ["codegen"] => Ok(SlashCommand::RedoCodegen),
-            _ => Err(ParseError::Usage("/redo codegen")),
-        },
-        "cancel" => none(SlashCommand::Cancel, "/cancel"),
-        "accept" => none(SlashCommand::Accept, "/accept"),
-        "reject" => one("/reject [path]").map(SlashCommand::Reject),
-        "undo" => none(SlashCommand::Undo, "/undo"),
-        "files" => none(SlashCommand::Files, "/files"),
-        "errors" => none(SlashCommand::Errors, "/errors"),
-        "diff" => one("/diff [path]").map(SlashCommand::Diff),
-        "log" => none(SlashCommand::Log, "/log"),
-        "provider" => one("/provider [name]").map(SlashCommand::Provider),
-        "model" => one("/model [id]").map(SlashCommand::Model),
-        "theme" => one("/theme [name]").map(SlashCommand::Theme),
-        "help" | "?" => none(SlashCommand::Help, "/help"),
-        "quit" | "q" | "exit" => none(SlashCommand::Quit, "/quit"),
-        other => Err(ParseError::Unknown(format!("/{other}"))),
-    }
+    Ok((spec.make)(arg))
 }
 
 /// Completions for `line` (the text before the cursor): command names first, then arguments
@@ -124,21 +249,14 @@ pub fn complete(line: &str, paths: &[String], providers: &[String], themes: &[St
     };
     match body.split_once(' ') {
         None => {
-            let mut names: Vec<String> = COMMANDS
-                .iter()
-                .map(|(c, _)| c.trim_start_matches('/').split(' ').next().unwrap_or(""))
-                .filter(|n| n.starts_with(body))
-                .map(|n| format!("{prefix}{n}"))
-                .collect();
-            names.dedup();
-            names
+            TABLE.iter().map(|s| s.names[0]).filter(|n| n.starts_with(body)).map(|n| format!("{prefix}{n}")).collect()
         }
         Some((cmd, arg)) => {
-            let pool: Vec<String> = match cmd {
-                "diff" | "reject" => paths.to_vec(),
-                "provider" => providers.to_vec(),
-                "theme" => themes.to_vec(),
-                "redo" => vec!["codegen".into()],
+            let pool: Vec<String> = match TABLE.iter().find(|s| s.names.contains(&cmd)).map(|s| s.arg) {
+                Some(Arg::Optional(Pool::Paths)) => paths.to_vec(),
+                Some(Arg::Optional(Pool::Providers)) => providers.to_vec(),
+                Some(Arg::Optional(Pool::Themes)) => themes.to_vec(),
+                Some(Arg::Word(w)) => vec![w.to_owned()],
                 _ => Vec::new(),
             };
             pool.into_iter().filter(|p| p.starts_with(arg.trim_start())).map(|p| format!("{prefix}{cmd} {p}")).collect()
@@ -163,6 +281,24 @@ mod tests {
         assert_eq!(parse("/codegen now"), Err(ParseError::Usage("/codegen")));
         assert_eq!(parse("/frobnicate"), Err(ParseError::Unknown("/frobnicate".into())));
         assert_eq!(parse("/"), Err(ParseError::Empty));
+    }
+
+    #[test]
+    fn every_table_row_parses_to_its_command_and_maps_to_the_same_actor_command_everywhere() {
+        for spec in TABLE {
+            let line = match spec.arg {
+                Arg::Word(w) => format!("/{} {w}", spec.names[0]),
+                _ => format!("/{}", spec.names[0]),
+            };
+            let parsed = parse(&line).unwrap();
+            assert_eq!(parsed, (spec.make)(None), "{line}");
+        }
+        assert_eq!(
+            parse("/accept").unwrap().command(),
+            Some(Command::Accept { selection: Selection::Accepted, commit: false, message: None })
+        );
+        assert_eq!(parse("/files").unwrap().command(), None);
+        assert_eq!(parse("/provider").unwrap().command(), None, "showing the provider stays in the front end");
     }
 
     #[test]

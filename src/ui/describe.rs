@@ -41,6 +41,9 @@ pub fn line(e: &Event) -> Option<String> {
             format!("run ended {}: {reason}\n  what to do: {suggestion}", wire_name(status))
         }
         Event::Rejected { reason } => format!("not done: {reason}"),
+        Event::Rediffed { report } => {
+            format!("re-derived code/diff.patch: {} hunks in {} files", report.hunks, report.files)
+        }
         Event::ProviderChanged { providers, model } => {
             format!("provider for the next run: {} ({model})", providers.join(" → "))
         }

@@ -99,20 +99,38 @@ impl Progress {
     }
 }
 
-/// Runs codegen through `handle`, rendering `events`; returns the exit code (0 ready, 1
-/// failed, 2 bad input, 3 scope mismatch; 130 after Ctrl-C).
+/// Runs codegen through `handle`, rendering `events` until the actor answers the run;
+/// returns the exit code (0 ready, 1 failed, 2 bad input, 3 scope mismatch; 130 after Ctrl-C).
 pub async fn run_codegen(
     handle: &Handle,
     mut events: UnboundedReceiver<Event>,
     opts: RunOptions,
     out: HeadlessOptions,
 ) -> i32 {
-    handle.send(Command::Codegen(opts));
+    let answer = handle.request(Command::Codegen(opts));
+    tokio::pin!(answer);
     let mut progress = Progress::new(out.quiet);
     let mut interrupted = false;
+    // The run's events end with its final event; what the actor publishes after it (the new
+    // review snapshot) belongs to no one here.
+    let mut ended = false;
     loop {
-        let ev = tokio::select! {
-            ev = events.recv() => ev,
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Some(ev) if !ended => ended = render(&ev, &mut progress, out),
+                Some(_) => {}
+                None => return 1,
+            },
+            a = &mut answer => {
+                // The run's last events were published before its answer: render what is queued.
+                while !ended && let Ok(ev) = events.try_recv() {
+                    ended = render(&ev, &mut progress, out);
+                }
+                if let Some(reason) = &a.error {
+                    eprintln!("rejected: {reason}");
+                }
+                return if interrupted { 130 } else { a.exit_code };
+            }
             _ = tokio::signal::ctrl_c() => {
                 if interrupted {
                     // A second Ctrl-C: stop now; state.json says where the run was.
@@ -122,51 +140,49 @@ pub async fn run_codegen(
                 interrupted = true;
                 eprintln!("interrupted: cancelling the run… (Ctrl-C again to exit at once)");
                 handle.send(Command::Cancel);
-                continue;
             }
-        };
-        let Some(ev) = ev else { return 1 };
-        if out.json {
-            let mut stdout = std::io::stdout().lock();
-            let _ = serde_json::to_writer(&mut stdout, &ev);
-            let _ = stdout.write_all(b"\n");
-            let _ = stdout.flush();
-        }
-        progress.on(&ev);
-        match ev {
-            Event::Ready { summary } => {
-                let _ = progress.multi.clear();
-                let text = format!(
-                    "{}\nready: task {}\n  files: {}\n  diff:  {}\n",
-                    summary.render(),
-                    summary.task_dir.display(),
-                    summary.files_dir.display(),
-                    summary.diff_patch.display()
-                );
-                if out.json {
-                    eprint!("{text}");
-                } else {
-                    print!("{text}");
-                }
-                return if interrupted { 130 } else { 0 };
-            }
-            Event::Failed { status, reason, suggestion, exit_code, next_phase, summary, .. } => {
-                let _ = progress.multi.clear();
-                if let Some(s) = summary {
-                    eprint!("{}", s.render());
-                }
-                eprintln!("codegen {}: {reason}", crate::orchestrator::events::wire_name(&status));
-                if let Some(p) = next_phase {
-                    eprintln!("  next phase: {p}");
-                }
-                eprintln!("  what to do: {suggestion}");
-                return if interrupted { 130 } else { exit_code };
-            }
-            Event::Rejected { reason } => {
-                eprintln!("rejected: {reason}");
-                return 1;
-            }
-            _ => {}
         }
     }
+}
+
+/// Renders one event: its NDJSON line with `--json`, progress, and the run's ending; `true`
+/// for the run's final event.
+fn render(ev: &Event, progress: &mut Progress, out: HeadlessOptions) -> bool {
+    if out.json {
+        let mut stdout = std::io::stdout().lock();
+        let _ = serde_json::to_writer(&mut stdout, ev);
+        let _ = stdout.write_all(b"\n");
+        let _ = stdout.flush();
+    }
+    progress.on(ev);
+    match ev {
+        Event::Ready { summary } => {
+            let _ = progress.multi.clear();
+            let text = format!(
+                "{}\nready: task {}\n  files: {}\n  diff:  {}\n",
+                summary.render(),
+                summary.task_dir.display(),
+                summary.files_dir.display(),
+                summary.diff_patch.display()
+            );
+            if out.json {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+        }
+        Event::Failed { status, reason, suggestion, next_phase, summary, .. } => {
+            let _ = progress.multi.clear();
+            if let Some(s) = summary {
+                eprint!("{}", s.render());
+            }
+            eprintln!("codegen {}: {reason}", crate::orchestrator::events::wire_name(status));
+            if let Some(p) = next_phase {
+                eprintln!("  next phase: {p}");
+            }
+            eprintln!("  what to do: {suggestion}");
+        }
+        _ => return false,
+    }
+    true
 }

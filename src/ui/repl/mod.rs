@@ -3,9 +3,11 @@
 //! per-hunk review for `/accept`.
 //!
 //! Two threads: the line editor runs on its own (blocking) thread and sends commands to the
-//! actor; an async task renders the actor's events as lines through rustyline's external
-//! printer (so output never tramples the prompt) and keeps a [`Shared`] view of the latest
-//! hunks and findings for the commands that print them.
+//! actor — a command whose output needs the actor's answer (the hunks for `/diff`, `/files`,
+//! `/accept`) waits for it on the command's reply channel; an async task renders the actor's
+//! events as lines through rustyline's external printer (so output never tramples the prompt)
+//! and keeps a [`Shared`] view of the latest findings, provider and log for the commands that
+//! print them.
 //!
 //! Invariant: like every front end, the REPL only sends commands and renders events; it never
 //! calls a stage.
@@ -13,7 +15,7 @@
 mod render;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustyline::completion::Completer;
@@ -25,19 +27,18 @@ use rustyline::validate::Validator;
 use rustyline::{Editor, ExternalPrinter, Helper};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::orchestrator::{Command, Event, Handle, RunOptions};
+use crate::orchestrator::{Command, Event, Handle};
+use crate::review::Selection;
 use crate::review::view::FileHunks;
-use crate::ui::commands::{self, COMMANDS, SlashCommand};
+use crate::ui::commands::{self, SlashCommand};
 use crate::ui::tui::highlight::Highlighter as SyntaxHighlighter;
 use crate::ui::tui::theme::{ColorDepth, Theme};
 
 /// What the event task knows that commands print.
 #[derive(Default)]
 pub struct Shared {
-    /// The latest hunks, by file.
+    /// The latest hunks, by file (for Tab completion of paths).
     pub files: Vec<FileHunks>,
-    /// Bumped whenever `files` changes.
-    pub version: u64,
     /// The latest findings, as lines.
     pub findings: Vec<String>,
     /// Provider chain and model.
@@ -48,7 +49,7 @@ pub struct Shared {
     pub log: Vec<String>,
 }
 
-type SharedState = Arc<(Mutex<Shared>, Condvar)>;
+type SharedState = Arc<Mutex<Shared>>;
 
 struct ReplHelper {
     shared: SharedState,
@@ -59,7 +60,7 @@ impl Completer for ReplHelper {
     type Candidate = String;
     fn complete(&self, line: &str, pos: usize, _: &rustyline::Context<'_>) -> rustyline::Result<(usize, Vec<String>)> {
         let paths: Vec<String> =
-            self.shared.0.lock().map(|s| s.files.iter().map(|f| f.path.clone()).collect()).unwrap_or_default();
+            self.shared.lock().map(|s| s.files.iter().map(|f| f.path.clone()).collect()).unwrap_or_default();
         let providers = ["anthropic", "openai", "ollama", "local"].map(str::to_owned);
         Ok((0, commands::complete(&line[..pos], &paths, &providers, &self.themes)))
     }
@@ -87,7 +88,7 @@ pub struct ReplError(String);
 /// # Errors
 /// [`ReplError`] when the line editor cannot start.
 pub async fn run(handle: Handle, events: UnboundedReceiver<Event>, theme: Theme) -> Result<(), ReplError> {
-    let shared: SharedState = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
+    let shared: SharedState = Arc::new(Mutex::new(Shared::default()));
     let mut editor: Editor<ReplHelper, DefaultHistory> = Editor::new().map_err(|e| ReplError(e.to_string()))?;
     editor.set_helper(Some(ReplHelper { shared: shared.clone(), themes: Theme::names() }));
     let history = history_file();
@@ -122,7 +123,7 @@ fn read_loop(
         let line = match editor.readline("ai-tools> ") {
             Ok(l) => l,
             Err(ReadlineError::Interrupted) => {
-                if shared.0.lock().map(|s| s.running).unwrap_or(false) {
+                if shared.lock().map(|s| s.running).unwrap_or(false) {
                     handle.send(Command::Cancel);
                 }
                 continue;
@@ -140,16 +141,18 @@ fn read_loop(
                 continue;
             }
         };
+        if cmd == SlashCommand::Accept {
+            // The REPL's accept is a `git add -p`-style review first.
+            accept(&mut editor, handle, &mut hl, &theme);
+            continue;
+        }
+        if let Some(c) = cmd.command() {
+            handle.send(c);
+            continue;
+        }
         match cmd {
-            SlashCommand::Codegen => handle.send(Command::Codegen(RunOptions::default())),
-            SlashCommand::RedoCodegen => {
-                handle.send(Command::Codegen(RunOptions { redo: true, ..RunOptions::default() }))
-            }
-            SlashCommand::Cancel => handle.send(Command::Cancel),
-            SlashCommand::Undo => handle.send(Command::Undo),
-            SlashCommand::Accept => accept(&mut editor, handle, shared, &mut hl, &theme),
             SlashCommand::Reject(path) => {
-                let marks: Vec<(String, bool)> = with_files(handle, shared, |files| {
+                let marks: Vec<(String, bool)> = with_files(handle, |files| {
                     files
                         .iter()
                         .filter(|f| path.as_ref().is_none_or(|p| *p == f.path))
@@ -159,7 +162,7 @@ fn read_loop(
                 println!("rejecting {} hunks", marks.len());
                 handle.send(Command::SetHunks(marks));
             }
-            SlashCommand::Files => with_files(handle, shared, |files| {
+            SlashCommand::Files => with_files(handle, |files| {
                 for f in files {
                     let acc = f.hunks.iter().filter(|h| h.state == crate::review::view::HunkState::Accepted).count();
                     println!(
@@ -171,13 +174,13 @@ fn read_loop(
                     );
                 }
             }),
-            SlashCommand::Diff(path) => with_files(handle, shared, |files| {
+            SlashCommand::Diff(path) => with_files(handle, |files| {
                 for f in files.iter().filter(|f| path.as_ref().is_none_or(|p| *p == f.path)) {
                     print!("{}", render::file(f, &mut hl, &theme));
                 }
             }),
             SlashCommand::Errors => {
-                let s = shared.0.lock().map(|s| s.findings.clone()).unwrap_or_default();
+                let s = shared.lock().map(|s| s.findings.clone()).unwrap_or_default();
                 if s.is_empty() {
                     println!("no findings");
                 }
@@ -186,15 +189,13 @@ fn read_loop(
                 }
             }
             SlashCommand::Log => {
-                for l in shared.0.lock().map(|s| s.log.clone()).unwrap_or_default().iter().rev().take(40).rev() {
+                for l in shared.lock().map(|s| s.log.clone()).unwrap_or_default().iter().rev().take(40).rev() {
                     println!("{l}");
                 }
             }
             SlashCommand::Provider(None) | SlashCommand::Model(None) => {
-                println!("{}", shared.0.lock().map(|s| s.provider.clone()).unwrap_or_default());
+                println!("{}", shared.lock().map(|s| s.provider.clone()).unwrap_or_default());
             }
-            SlashCommand::Provider(Some(p)) => handle.send(Command::SetProvider(p)),
-            SlashCommand::Model(Some(m)) => handle.send(Command::SetModel(m)),
             SlashCommand::Theme(None) => println!("theme: {} (available: {})", theme.name, Theme::names().join(", ")),
             SlashCommand::Theme(Some(t)) => match Theme::load(&t, theme.depth) {
                 Ok(th) => {
@@ -205,11 +206,19 @@ fn read_loop(
                 Err(e) => println!("{e}"),
             },
             SlashCommand::Help => {
-                for (c, d) in COMMANDS {
+                for (c, d) in commands::help_lines() {
                     println!("{c:<18} {d}");
                 }
             }
             SlashCommand::Quit => break,
+            // Sent to the actor above.
+            SlashCommand::Codegen
+            | SlashCommand::RedoCodegen
+            | SlashCommand::Cancel
+            | SlashCommand::Accept
+            | SlashCommand::Undo
+            | SlashCommand::Provider(Some(_))
+            | SlashCommand::Model(Some(_)) => {}
         }
     }
     if let Some(h) = &history {
@@ -220,33 +229,24 @@ fn read_loop(
     }
 }
 
-/// Asks the actor for fresh hunks, waits (up to 10 s) for them, and runs `f` on them.
-fn with_files<T>(handle: &Handle, shared: &SharedState, f: impl FnOnce(&[FileHunks]) -> T) -> T {
-    let (lock, cv) = &**shared;
-    let before = lock.lock().map(|s| s.version).unwrap_or(0);
-    handle.send(Command::Snapshot);
-    let guard = lock.lock();
-    let files = match guard {
-        Ok(g) => cv
-            .wait_timeout_while(g, Duration::from_secs(10), |s| s.version == before)
-            .map(|(g, _)| g.files.clone())
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+/// Asks the actor for fresh hunks (its answer to a snapshot; none when it refused, e.g. during
+/// a run — the refusal prints as an event) and runs `f` on them.
+fn with_files<T>(handle: &Handle, f: impl FnOnce(&[FileHunks]) -> T) -> T {
+    let answer = handle.request_blocking(Command::Snapshot);
+    let files = answer
+        .find(|e| match e {
+            Event::Hunks { files } => Some(files.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
     f(&files)
 }
 
 /// `git add -p`-style review: y accept, n reject, a accept this and the rest of the file,
 /// d reject this and the rest of the file, q stop (the rest keep their states), ? help; then
 /// applies what is accepted.
-fn accept(
-    editor: &mut Editor<ReplHelper, DefaultHistory>,
-    handle: &Handle,
-    shared: &SharedState,
-    hl: &mut SyntaxHighlighter,
-    theme: &Theme,
-) {
-    let files = with_files(handle, shared, <[FileHunks]>::to_vec);
+fn accept(editor: &mut Editor<ReplHelper, DefaultHistory>, handle: &Handle, hl: &mut SyntaxHighlighter, theme: &Theme) {
+    let files = with_files(handle, <[FileHunks]>::to_vec);
     let total: usize = files.iter().map(|f| f.hunks.len()).sum();
     if total == 0 {
         println!("nothing to accept: the diff is empty");
@@ -302,7 +302,7 @@ fn accept(
         println!("no hunks accepted; nothing applied");
         return;
     }
-    handle.send(Command::Accept { hunks: Some(accepted), commit: false, message: None });
+    handle.send(Command::Accept { selection: Selection::Hunks(accepted), commit: false, message: None });
 }
 
 async fn render_events(
@@ -312,20 +312,10 @@ async fn render_events(
     color: bool,
 ) {
     while let Some(e) = events.recv().await {
-        let (lock, cv) = &*shared;
         let line = render::event_line(&e, color);
-        if let Ok(mut s) = lock.lock() {
+        if let Ok(mut s) = shared.lock() {
             match &e {
-                Event::Hunks { files } => {
-                    s.files = files.clone();
-                    s.version += 1;
-                    cv.notify_all();
-                }
-                // A refused snapshot (e.g. during a run) must not leave a command waiting.
-                Event::Rejected { .. } => {
-                    s.version += 1;
-                    cv.notify_all();
-                }
+                Event::Hunks { files } => s.files = files.clone(),
                 Event::RunStarted { providers, model, .. } => {
                     s.running = true;
                     s.provider = format!("provider: {} ({model})", providers.join(" → "));

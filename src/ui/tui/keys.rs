@@ -5,7 +5,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::orchestrator::{Command, RunOptions};
+use crate::orchestrator::Command;
 use crate::ui::commands::{self, SlashCommand};
 use crate::ui::tui::app::{App, Pane};
 use crate::ui::tui::cmdline::LineOutcome;
@@ -260,14 +260,10 @@ impl App {
                 return Vec::new();
             }
         };
+        if let Some(c) = cmd.command() {
+            return vec![c];
+        }
         match cmd {
-            SlashCommand::Codegen => return vec![Command::Codegen(RunOptions::default())],
-            SlashCommand::RedoCodegen => {
-                return vec![Command::Codegen(RunOptions { redo: true, ..RunOptions::default() })];
-            }
-            SlashCommand::Cancel => return vec![Command::Cancel],
-            SlashCommand::Accept => return vec![Command::Accept { hunks: None, commit: false, message: None }],
-            SlashCommand::Undo => return vec![Command::Undo],
             SlashCommand::Reject(path) => return self.set_all(path.as_deref(), false),
             SlashCommand::Files => self.focus = Pane::Files,
             SlashCommand::Errors => self.focus = Pane::Validation,
@@ -291,12 +287,10 @@ impl App {
                     if chain.is_empty() { "not chosen yet".to_owned() } else { chain.join(" → ") }
                 ));
             }
-            SlashCommand::Provider(Some(p)) => return vec![Command::SetProvider(p)],
             SlashCommand::Model(None) => {
                 let m = self.provider.1.clone();
                 self.log_line(format!("model: {}", if m.is_empty() { "provider default" } else { &m }));
             }
-            SlashCommand::Model(Some(m)) => return vec![Command::SetModel(m)],
             SlashCommand::Theme(None) => {
                 let n = self.theme.name.clone();
                 self.log_line(format!("theme: {n} (available: {})", self.theme_names.join(", ")));
@@ -311,6 +305,14 @@ impl App {
             },
             SlashCommand::Help => self.help = true,
             SlashCommand::Quit => return self.quit(),
+            // Sent to the actor above.
+            SlashCommand::Codegen
+            | SlashCommand::RedoCodegen
+            | SlashCommand::Cancel
+            | SlashCommand::Accept
+            | SlashCommand::Undo
+            | SlashCommand::Provider(Some(_))
+            | SlashCommand::Model(Some(_)) => {}
         }
         Vec::new()
     }

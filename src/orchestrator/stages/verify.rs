@@ -1,0 +1,248 @@
+//! The verify stages after `diff`: validate ([`crate::validate`]) and repair
+//! ([`crate::repair`]).
+//!
+//! Invariants: validation runs in a shadow tree, never in the working tree; a missing
+//! validator is reported once per run and skipped; findings never fail a run — they are
+//! reported (events, summary, run log) and the run still ends ready; repairs write code/files
+//! only through [`SafeDir`] and re-derive diff.patch afterwards, even when the repair stage
+//! ends early; a provider failure during repair stops the repair stage (what was repaired
+//! stays) but not the run; cancellation ends the run as cancelled.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::broker::BrokerError;
+use crate::codegen::materialize::Manifest;
+use crate::orchestrator::events::{Event, ValidationWhen};
+use crate::orchestrator::fail::Fail;
+use crate::orchestrator::run::{Run, blocking};
+use crate::plan::Action;
+use crate::repair::{self, RepairCtx, RepairError, RepairOutcome, RepairSettings};
+use crate::report::ValidationReport;
+use crate::runlog::StepEvent;
+use crate::task::fsio::SafeDir;
+use crate::task::relpath::RelPath;
+use crate::task::state::Stage;
+use crate::validate::shadow::ShadowTree;
+use crate::validate::{Validation, Validators};
+
+/// How the repair of one file went.
+enum Repaired {
+    /// The file is not in code/files (nothing to repair).
+    Skipped,
+    /// The loop ran, for this long.
+    Done(RepairOutcome, std::time::Duration),
+    /// The provider went down: the repair stage stops, the run goes on.
+    ProviderDown,
+}
+
+/// The validators and the shadow tree they run in, for one run.
+struct Checkers {
+    validators: Validators,
+    shadow: ShadowTree,
+}
+
+impl Run {
+    /// Validates the generated files and repairs those with findings (see the module docs).
+    ///
+    /// # Errors
+    /// A [`Fail`] when the stages cannot run at all (no manifest, the shadow tree cannot be
+    /// built, a repair cannot be written) or the run was cancelled; findings are not failures.
+    pub(crate) async fn verify(&mut self) -> Result<(), Fail> {
+        if !self.env.settings.validate.enabled {
+            self.env.bus.emit(Event::log("info", "validation is disabled ([validate] enabled = false)"));
+            return Ok(());
+        }
+        self.enter(Stage::Validate, Stage::Validate.as_str())?;
+        let checkers = self.checkers().await?;
+        let before = self.validate_once(&checkers, Stage::Validate.as_str(), ValidationWhen::BeforeRepair).await?;
+        self.summary.validation_errors_before_repair = before.reports.len();
+        self.summary.errors_surviving_repair = before.reports.len();
+        if let Some(r) = self.rec.as_mut() {
+            if let Some(s) = r.current() {
+                s.validation_errors = before.reports.clone();
+            }
+            r.log_mut().validation_errors_before_repair = before.reports.len();
+            r.log_mut().errors_surviving_repair = before.reports.len();
+        }
+        if before.reports.is_empty() || !self.env.settings.repair.enabled {
+            return Ok(());
+        }
+        self.enter(Stage::Repair, Stage::Repair.as_str())?;
+        let mut by_file: BTreeMap<String, Vec<ValidationReport>> = BTreeMap::new();
+        for r in before.reports {
+            by_file.entry(r.file.clone()).or_default().push(r);
+        }
+        let mut changed_any = false;
+        let repaired = self.repair_all(&checkers, by_file, &mut changed_any).await;
+        // Whatever ended the stage, diff.patch must not lag behind a repaired code/files.
+        if changed_any {
+            self.rediff().await?;
+        }
+        self.save();
+        repaired
+    }
+
+    /// Discovers the validators for the manifest's targets and builds the shadow tree.
+    async fn checkers(&mut self) -> Result<Checkers, Fail> {
+        let manifest = Manifest::load(&self.env.task)
+            .ok_or_else(|| Fail::failed("code/manifest.json is missing", "run `ai-tools codegen --redo`"))?;
+        let targets: Vec<RelPath> =
+            manifest.files.iter().filter(|e| e.action != Action::Delete).map(|e| e.path.clone()).collect();
+        let validators = Validators::discover(&self.env.repo, &self.env.settings.validate, &targets);
+        for s in validators.skipped() {
+            self.env.bus.emit(Event::ValidatorSkipped { tool: s.tool.clone(), reason: s.reason.clone() });
+        }
+        let (repo, files_dir) = (self.env.repo.clone(), self.env.task.files_dir());
+        let shadow = blocking(move || ShadowTree::build(&repo, &files_dir, &manifest)).await?.map_err(|e| {
+            Fail::failed(format!("cannot build the shadow tree: {e}"), "check disk space, then /redo codegen")
+        })?;
+        Ok(Checkers { validators, shadow })
+    }
+
+    async fn validate_once(&self, c: &Checkers, step: &str, when: ValidationWhen) -> Result<Validation, Fail> {
+        let v = tokio::select! {
+            _ = self.env.cancel.cancelled() => return Err(Fail::cancelled()),
+            v = c.validators.validate(&c.shadow, step) => v,
+        }
+        .map_err(|e| {
+            Fail::failed(format!("validation failed: {e}"), "check disk space and permissions, then /redo codegen")
+        })?;
+        for r in v.runs.iter().filter(|r| r.error.is_some()) {
+            self.env
+                .bus
+                .emit(Event::log("warn", format!("validator {}: {}", r.tool, r.error.as_deref().unwrap_or(""))));
+        }
+        self.env.bus.emit(Event::ValidationReported {
+            when,
+            findings: v.reports.clone(),
+            validators: v.runs.clone(),
+            elapsed_ms: v.elapsed.as_millis() as u64,
+        });
+        Ok(v)
+    }
+
+    /// The repair loop over every file with findings, then the after-repair validation. Sets
+    /// `changed_any` as soon as a repaired file is written, so the caller re-derives the diff
+    /// even when this returns an error.
+    async fn repair_all(
+        &mut self,
+        c: &Checkers,
+        by_file: BTreeMap<String, Vec<ValidationReport>>,
+        changed_any: &mut bool,
+    ) -> Result<(), Fail> {
+        for (file, findings) in by_file {
+            let Ok(path) = RelPath::new(&file) else { continue };
+            match self.repair_one(c, &path, findings).await? {
+                Repaired::Skipped => {}
+                Repaired::Done(outcome, took) => {
+                    *changed_any |= outcome.changed;
+                    self.record_repair(outcome, took);
+                }
+                Repaired::ProviderDown => break,
+            }
+        }
+        self.summary.add_calls(&self.env.broker.take_records());
+        let after = self.validate_once(c, repair::STEP, ValidationWhen::AfterRepair).await?;
+        self.summary.errors_surviving_repair = after.reports.len();
+        if let Some(r) = self.rec.as_mut() {
+            if let Some(s) = r.current() {
+                s.validation_errors = after.reports.clone();
+            }
+            r.log_mut().errors_surviving_repair = after.reports.len();
+        }
+        Ok(())
+    }
+
+    /// Repairs one file and writes the kept content.
+    async fn repair_one(
+        &mut self,
+        c: &Checkers,
+        path: &RelPath,
+        findings: Vec<ValidationReport>,
+    ) -> Result<Repaired, Fail> {
+        let files = SafeDir::new(self.env.task.files_dir());
+        let original = match files.read(path) {
+            Ok(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(None) => return Ok(Repaired::Skipped),
+            Err(e) => return Err(Fail::failed(format!("cannot read code/files/{path}: {e}"), "check the task dir")),
+        };
+        let settings = self.repair_settings();
+        let env = &self.env;
+        env.bus.emit(Event::RepairStarted {
+            path: path.to_string(),
+            findings: findings.len(),
+            max_attempts: settings.max_attempts,
+        });
+        let bus = env.bus.clone();
+        let on_attempt = move |a: &crate::report::RepairAttempt| bus.emit(Event::RepairAttempted { repair: a.clone() });
+        let (bus, label) = (env.bus.clone(), path.to_string());
+        let notices = move |notice| bus.emit(Event::Provider { notice, path: label.clone() });
+        let ctx = RepairCtx {
+            broker: &env.broker,
+            prompts: &env.prompts,
+            validators: &c.validators,
+            shadow: &c.shadow,
+            settings,
+            cancel: &env.cancel,
+            on_attempt: &on_attempt,
+            notices: &notices,
+        };
+        let started = Instant::now();
+        let outcome = match repair::repair_file(&ctx, path, &original, findings).await {
+            Ok(o) => o,
+            Err(RepairError::Broker(BrokerError::Cancelled)) => return Err(Fail::cancelled()),
+            Err(RepairError::Broker(e)) => {
+                env.bus.emit(Event::log("warn", format!("repair stopped: provider error: {e}")));
+                return Ok(Repaired::ProviderDown);
+            }
+            Err(e) => {
+                return Err(Fail::failed(format!("repair of {path} failed: {e}"), "see the error, then /redo codegen"));
+            }
+        };
+        if outcome.changed {
+            files.write(path, outcome.content.as_bytes(), None).map_err(|e| {
+                Fail::failed(format!("cannot write the repaired {path}: {e}"), "check permissions on the task dir")
+            })?;
+        }
+        Ok(Repaired::Done(outcome, started.elapsed()))
+    }
+
+    fn repair_settings(&self) -> RepairSettings {
+        let rcfg = &self.env.settings.repair;
+        RepairSettings {
+            max_attempts: rcfg.max_attempts.max(1),
+            max_changed_fraction: rcfg.max_changed_fraction,
+            max_tokens: self.env.settings.generate.max_tokens,
+            temperature: self.env.settings.generate.temperature,
+        }
+    }
+
+    /// Records one file's repair in the summary, the run log and an event.
+    fn record_repair(&mut self, outcome: RepairOutcome, took: std::time::Duration) {
+        let file = outcome.file.to_string();
+        self.summary.repair_attempts += outcome.attempts.len();
+        let mut sub = StepEvent::start(format!("repair {file}"), Some(Stage::Repair.as_str()));
+        sub.start -= chrono::Duration::from_std(took).unwrap_or_default();
+        sub.input_tokens = outcome.attempts.iter().map(|a| a.input_tokens).sum();
+        sub.output_tokens = outcome.attempts.iter().map(|a| a.output_tokens).sum();
+        sub.validation_errors = outcome.remaining.clone();
+        sub.repair_attempts = outcome.attempts.clone();
+        sub.finish();
+        sub.duration = took.as_secs_f64();
+        if let Some(r) = self.rec.as_mut() {
+            if let Some(s) = r.current() {
+                s.repair_attempts.extend(outcome.attempts.iter().cloned());
+            }
+            r.sub_step(sub);
+        }
+        self.persist_log();
+        self.env.bus.emit(Event::FileRepaired {
+            path: file,
+            success: outcome.success(),
+            attempts: outcome.attempts.len(),
+            remaining: outcome.remaining.len(),
+            changed: outcome.changed,
+        });
+    }
+}
