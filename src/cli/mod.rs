@@ -259,7 +259,7 @@ pub fn run_tui(
     let depth = ColorDepth::detect(|k| std::env::var(k).ok());
     let theme =
         Theme::load(common.theme.as_deref().unwrap_or(&s.config.theme), depth).map_err(|e| bad_input(e.to_string()))?;
-    let mut app = App::new(theme);
+    let mut app = App::new(theme).with_task(s.task.clone(), s.repo.clone());
     app.provider_names.extend(s.config.providers.keys().cloned());
     let app = runtime()?.block_on(async move {
         let (handle, events, join) = orchestrator::spawn(s);

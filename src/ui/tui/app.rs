@@ -14,6 +14,7 @@ use crate::ui::describe;
 use crate::ui::tui::cmdline::CmdLine;
 use crate::ui::tui::diffmodel::FileDiffModel;
 use crate::ui::tui::highlight::Highlighter;
+use crate::ui::tui::review_state::ReviewUi;
 use crate::ui::tui::theme::Theme;
 
 /// The panes, in Tab order.
@@ -191,6 +192,8 @@ pub struct App {
     pub provider_names: Vec<String>,
     /// The summary of the last run that ended ready.
     pub last_summary: Option<crate::orchestrator::summary::Summary>,
+    /// Viewed marks, reasons, side by side, the plan view, the task (see [`ReviewUi`]).
+    pub review: ReviewUi,
     diff_version: u64,
 }
 
@@ -230,6 +233,7 @@ impl App {
             theme_names: Theme::names(),
             provider_names: vec!["anthropic".into(), "openai".into(), "ollama".into(), "local".into()],
             last_summary: None,
+            review: ReviewUi::default(),
             diff_version: 0,
         }
     }
@@ -308,6 +312,7 @@ impl App {
         let f = self.file_mut(path);
         f.additions = adds;
         f.deletions = dels;
+        self.hunks_replaced(path);
         if self.selected_path() == Some(path) {
             let max = self.diffs.get(path).map_or(0, |d| d.rows.len().saturating_sub(1));
             self.diff_cursor = self.diff_cursor.min(max);
@@ -328,6 +333,7 @@ impl App {
     /// Applies one orchestrator event: updates the panes' state and logs the event's line.
     pub fn on_event(&mut self, e: &Event) {
         self.apply(e);
+        self.review_event(e);
         if let Some(l) = describe::line(e) {
             for part in l.lines() {
                 self.log_line(part.to_owned());

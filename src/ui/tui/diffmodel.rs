@@ -84,6 +84,8 @@ pub struct FileDiffModel {
     pub rows: Vec<Row>,
     /// Hunks in order.
     pub hunks: Vec<HunkMeta>,
+    /// The fingerprint of the hunks (see [`crate::ui::tui::viewed::fingerprint`]).
+    pub fingerprint: String,
     emphasis: HashMap<usize, Vec<Range<usize>>>,
 }
 
@@ -93,7 +95,8 @@ const EMPH_MAX: usize = 500;
 impl FileDiffModel {
     /// Rows for `hunks` of `path` (as the review engine lists them, with line numbers).
     pub fn new(path: &str, version: u64, hunks: &[HunkView]) -> Self {
-        let mut m = FileDiffModel { path: path.to_owned(), version, ..Default::default() };
+        let fingerprint = crate::ui::tui::viewed::fingerprint(hunks.iter().map(|h| h.id.as_str()));
+        let mut m = FileDiffModel { path: path.to_owned(), version, fingerprint, ..Default::default() };
         for (hi, h) in hunks.iter().enumerate() {
             let mut meta = HunkMeta {
                 id: h.id.clone(),

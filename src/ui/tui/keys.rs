@@ -21,9 +21,14 @@ pub const KEYS: &[(&str, &str)] = &[
     ("n  p", "next / previous hunk"),
     ("]  [", "next / previous file"),
     ("Space", "toggle the hunk under the cursor between accepted and rejected"),
+    ("x", "reject the hunk under the cursor, typing a reason (Esc cancels)"),
     ("a  r", "accept / reject every hunk of the file"),
     ("A  R", "accept / reject every hunk of all files"),
     ("Enter", "files: open the diff · validation: jump to the finding"),
+    ("v  u", "mark the file viewed (again: unmark) / go to the next unviewed file"),
+    ("s", "side-by-side / unified diff"),
+    ("e", "edit the file in code/files/ in $VISUAL / $EDITOR (re-diffed on save)"),
+    ("mouse", "the wheel scrolls the pane under the pointer; a click selects"),
     ("?", "this help (j/k scroll it, any other key closes it)"),
     ("q", "quit (asks first when accepted hunks were not applied)"),
 ];
@@ -36,6 +41,12 @@ impl App {
     pub fn on_key(&mut self, k: KeyEvent) -> Vec<Command> {
         if k.kind == KeyEventKind::Release {
             return Vec::new();
+        }
+        if self.review.reason.is_some() {
+            return self.reason_key(k);
+        }
+        if self.review.plan.is_some() {
+            return self.plan_key(k);
         }
         if self.cmdline.active {
             return match self.cmdline.on_key(k) {
@@ -111,7 +122,10 @@ impl App {
             KeyCode::Char('r') => {
                 self.selected_path().map(str::to_owned).map_or_else(Vec::new, |p| self.set_all(Some(&p), false))
             }
-            _ => self.pane_key(k),
+            _ => match self.review_key(k) {
+                Some(cmds) => cmds,
+                None => self.pane_key(k),
+            },
         }
     }
 
@@ -139,22 +153,18 @@ impl App {
                 KeyCode::Enter => self.focus = Pane::Diff,
                 _ => {}
             },
-            Pane::Diff => {
-                let rows = self.selected_path().and_then(|p| self.diffs.get(p)).map_or(0, |d| d.rows.len());
-                let last = rows.saturating_sub(1);
-                match k.code {
-                    _ if down => self.diff_cursor = (self.diff_cursor + 1).min(last),
-                    _ if up => self.diff_cursor = self.diff_cursor.saturating_sub(1),
-                    KeyCode::PageDown => self.diff_cursor = (self.diff_cursor + PAGE).min(last),
-                    KeyCode::PageUp => self.diff_cursor = self.diff_cursor.saturating_sub(PAGE),
-                    KeyCode::Char('g') | KeyCode::Home => self.diff_cursor = 0,
-                    KeyCode::Char('G') | KeyCode::End => self.diff_cursor = last,
-                    KeyCode::Char('n') => self.jump_hunk(true),
-                    KeyCode::Char('p') => self.jump_hunk(false),
-                    KeyCode::Char(' ') => return self.toggle_hunk(),
-                    _ => {}
-                }
-            }
+            Pane::Diff => match k.code {
+                _ if down => self.move_diff_cursor(1),
+                _ if up => self.move_diff_cursor(-1),
+                KeyCode::PageDown => self.move_diff_cursor(PAGE as isize),
+                KeyCode::PageUp => self.move_diff_cursor(-(PAGE as isize)),
+                KeyCode::Char('g') | KeyCode::Home => self.move_diff_cursor(isize::MIN),
+                KeyCode::Char('G') | KeyCode::End => self.move_diff_cursor(isize::MAX),
+                KeyCode::Char('n') => self.jump_hunk(true),
+                KeyCode::Char('p') => self.jump_hunk(false),
+                KeyCode::Char(' ') => return self.toggle_hunk(),
+                _ => {}
+            },
             Pane::Validation => {
                 let last = self.findings.len().saturating_sub(1);
                 match k.code {
@@ -202,6 +212,9 @@ impl App {
         let Some(h) = d.hunk_of(cursor).and_then(|i| d.hunks.get_mut(i)) else { return Vec::new() };
         h.accepted = !h.accepted;
         let (id, state) = (h.id.clone(), h.accepted);
+        if state {
+            self.review.reasons.remove(&id);
+        }
         self.status = format!("hunk {} {}", &id[..id.len().min(8)], if state { "accepted" } else { "rejected" });
         vec![Command::SetHunks(vec![(id, state)])]
     }
@@ -237,6 +250,9 @@ impl App {
 
     /// Runs one command line; returns the commands for the actor.
     pub fn run_line(&mut self, line: &str) -> Vec<Command> {
+        if let Some(cmds) = self.local_command(line) {
+            return cmds;
+        }
         let cmd = match commands::parse(line) {
             Ok(c) => c,
             Err(e) => {

@@ -2,7 +2,7 @@
 //! plus the command line, the status line and the help overlay.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
@@ -10,45 +10,11 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 use crate::ui::commands::{TABLE, help_lines};
 use crate::ui::tui::app::{App, Pane};
 use crate::ui::tui::keys::KEYS;
+use crate::ui::tui::local::LOCAL_COMMANDS;
 use crate::ui::tui::panes;
 use crate::ui::tui::theme::Theme;
 
-/// The areas of one frame.
-#[derive(Debug, Clone, Copy)]
-pub struct Areas {
-    /// Phase pane.
-    pub phases: Rect,
-    /// Files pane.
-    pub files: Rect,
-    /// Diff pane.
-    pub diff: Rect,
-    /// Validation panel.
-    pub validation: Rect,
-    /// Log pane.
-    pub log: Rect,
-    /// Command / status line.
-    pub cmd: Rect,
-}
-
-/// Splits `area` into the panes.
-pub fn areas(area: Rect) -> Areas {
-    let top_h = if area.height >= 40 { 11 } else { 8 };
-    let log_h = if area.height >= 40 { 8 } else { 5 };
-    let rows = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([Constraint::Length(top_h), Constraint::Min(5), Constraint::Length(log_h), Constraint::Length(1)])
-        .split(area);
-    let top = Layout::default()
-        .direction(Direction::Horizontal)
-        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
-        .split(rows[0]);
-    let side = (area.width * 3 / 10).clamp(24, 60);
-    let mid = Layout::default()
-        .direction(Direction::Horizontal)
-        .constraints([Constraint::Min(30), Constraint::Length(side)])
-        .split(rows[1]);
-    Areas { phases: top[0], files: top[1], diff: mid[0], validation: mid[1], log: rows[2], cmd: rows[3] }
-}
+pub use crate::ui::tui::layout::{Areas, areas};
 
 /// A pane's frame: rounded borders, the title, and the focus color (thick when `pane` has
 /// `focus`).
@@ -65,11 +31,16 @@ pub fn block<'a>(theme: &Theme, focus: Pane, title: impl Into<Line<'a>>, pane: P
 /// Draws the whole workbench.
 pub fn draw(app: &mut App, f: &mut Frame) {
     let a = areas(f.area());
+    app.review.areas = Some(a);
     panes::phases::draw(app, f, a.phases);
     panes::files::draw(app, f, a.files);
     panes::diff::draw(app, f, a.diff);
     panes::validation::draw(app, f, a.validation);
     panes::log::draw(app, f, a.log);
+    if app.review.plan.is_some() {
+        let full = f.area();
+        panes::plan::draw(app, f, Rect { height: full.height.saturating_sub(1), ..full });
+    }
     draw_cmdline(app, f, a.cmd);
     if app.help {
         draw_help(app, f);
@@ -77,6 +48,15 @@ pub fn draw(app: &mut App, f: &mut Frame) {
 }
 
 fn draw_cmdline(app: &mut App, f: &mut Frame, area: Rect) {
+    if let Some(p) = &app.review.reason {
+        let id = &p.hunk[..p.hunk.len().min(8)];
+        let line = Line::from(vec![
+            Span::styled(format!("reject hunk {id} — reason (Enter rejects, Esc cancels): "), app.theme.warn),
+            Span::styled(format!("{}█", p.text), app.theme.text),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
     if app.cmdline.active {
         let style = app.theme.text;
         let ta = app.cmdline.area();
@@ -93,7 +73,7 @@ fn draw_cmdline(app: &mut App, f: &mut Frame, area: Rect) {
 fn draw_help(app: &App, f: &mut Frame) {
     let area = f.area();
     let w = area.width.saturating_sub(4).min(96);
-    let h = area.height.saturating_sub(2).min((KEYS.len() + TABLE.len() + 5) as u16);
+    let h = area.height.saturating_sub(2).min((KEYS.len() + TABLE.len() + LOCAL_COMMANDS.len() + 5) as u16);
     let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     let mut lines = vec![Line::from(Span::styled("Keys", app.theme.title))];
     for (k, d) in KEYS {
@@ -103,7 +83,7 @@ fn draw_help(app: &App, f: &mut Frame) {
         ]));
     }
     lines.push(Line::from(Span::styled("Commands", app.theme.title)));
-    for (c, d) in help_lines() {
+    for (c, d) in help_lines().chain(LOCAL_COMMANDS.iter().copied()) {
         lines.push(Line::from(vec![
             Span::styled(format!("{c:<18}"), app.theme.accent),
             Span::styled(d, app.theme.text),
