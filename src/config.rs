@@ -173,7 +173,7 @@ pub struct Config {
     /// `[quality]`: the quality score's threshold and improvement attempts.
     pub quality: crate::quality::QualityConfig,
     /// `[test]`: the test step.
-    pub test: crate::testing::TestConfig,
+    pub test: crate::testing::config::TestConfig,
     /// Candidates and autofix at generation (`[generate]`).
     pub generate: crate::codegen::quality::GenerateConfig,
     /// The sandbox for validators and tests (user config only: a repo's `[sandbox]` is ignored).
@@ -202,7 +202,7 @@ impl Default for Config {
             repair: RepairConfig::default(),
             format: crate::format::FormatConfig::default(),
             quality: crate::quality::QualityConfig::default(),
-            test: crate::testing::TestConfig::default(),
+            test: crate::testing::config::TestConfig::default(),
             generate: crate::codegen::quality::GenerateConfig::default(),
             sandbox: crate::sandbox::SandboxConfig::default(),
         }

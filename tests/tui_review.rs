@@ -257,7 +257,11 @@ fn reject_with_a_reason_and_the_review_keys() {
     // x, a reason, Enter: the hunk is rejected and the reason shows on its header.
     a.on_key(ch('x'));
     let cmds = type_line(&mut a, "keep the untyped signature");
-    assert_eq!(cmds, vec![Command::SetHunks(vec![(h0.clone(), false)])]);
+    let reason = Some("keep the untyped signature".to_owned());
+    assert_eq!(
+        cmds,
+        vec![Command::MarkHunks(vec![ai_tools::review::view::Mark { id: h0.clone(), accepted: false, reason }])]
+    );
     assert!(!a.diffs["calc/ops.py"].hunks[0].accepted);
     assert_eq!(a.review.reasons[&h0], "keep the untyped signature");
     let mut t = Terminal::new(TestBackend::new(100, 8)).unwrap();

@@ -25,6 +25,7 @@
 //! whose id also fails on the base (same runner, same selection) is `preexisting` and never
 //! repaired.
 
+pub mod config;
 pub mod parse;
 pub mod run;
 
@@ -35,39 +36,8 @@ use crate::report::{Severity, ValidationReport};
 use crate::task::relpath::RelPath;
 use crate::validate::{Family, family};
 
+pub use config::{Scope, TestConfig};
 pub use run::{BaseCache, RunnerRun, TestCtx, TestError, TestOutcome, run_tests};
-
-/// `[test]` settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TestConfig {
-    /// Run the test step at all.
-    pub enabled: bool,
-    /// Replaces the detected runners: the argv of one command, run in the repo root; it
-    /// passes when it exits 0 (one pseudo-test `command`).
-    pub command: Option<Vec<String>>,
-    /// Wall-clock limit per runner invocation, seconds.
-    pub timeout_secs: u64,
-    /// `changed` (default): the generated tests and the repo's tests that use a changed module;
-    /// `all`: the whole suite.
-    pub scope: Scope,
-}
-
-impl Default for TestConfig {
-    fn default() -> Self {
-        Self { enabled: true, command: None, timeout_secs: 300, scope: Scope::Changed }
-    }
-}
-
-/// Which tests run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    /// Tests among the generated files and tests that use a generated module.
-    Changed,
-    /// The whole suite.
-    All,
-}
 
 /// A test runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

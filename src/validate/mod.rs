@@ -194,10 +194,13 @@ pub fn record_counts(log: &mut crate::runlog::RunLog, before: &Validation, after
     log.preexisting_errors = before.preexisting();
 }
 
-/// Whether the repair loop may work on `r`: introduced by the generation (not preexisting) and
-/// not an environment finding.
+/// Whether the repair loop may work on `r`: introduced by the generation (not preexisting), not
+/// an environment finding, and an error (a `high` security finding is one; warnings and infos —
+/// `go vet`, medium and low security rules, formatter notes — count in the quality score only).
 pub fn repairable(r: &ValidationReport) -> bool {
-    !r.preexisting && r.category != crate::report::classify::Category::Environment
+    !r.preexisting
+        && r.category != crate::report::classify::Category::Environment
+        && r.severity == crate::report::Severity::Error
 }
 
 /// Why validation could not run at all.

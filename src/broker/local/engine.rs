@@ -305,24 +305,24 @@ impl LocalModel {
 
         let gen_start = Instant::now();
         let end = constraint.map_or(End::Model, |c| c.end);
-        out.stop = self.decode_loop(&mut ctx, &mut batch, &mut picker, p, end, &mut out, cancelled, on_text)?;
+        let mut until = Until { end, cancelled, on_text };
+        out.stop = self.decode_loop(&mut ctx, &mut batch, &mut picker, p, &mut out, &mut until)?;
         out.generation = gen_start.elapsed();
         Ok(out)
     }
 
     /// Samples and decodes one token at a time until a [`Stop`]; appends the text to `out`.
-    #[allow(clippy::too_many_arguments)]
     fn decode_loop(
         &self,
         ctx: &mut LlamaContext<'_>,
         batch: &mut LlamaBatch,
         picker: &mut Picker,
         p: &GenParams,
-        end: End,
         out: &mut Generation,
-        cancelled: &dyn Fn() -> bool,
-        on_text: &mut dyn FnMut(&str),
+        until: &mut Until<'_>,
     ) -> Result<Stop, LocalError> {
+        let (end, cancelled) = (until.end, until.cancelled);
+        let on_text = &mut until.on_text;
         let vocab = self.model.vocab();
         let mut utf8 = Utf8Stream::new();
         let mut repeats = RepeatGuard::new(p.max_repeated_lines);
@@ -373,6 +373,14 @@ impl LocalModel {
         }
         Ok(stop)
     }
+}
+
+/// When decoding stops besides the token cap and the context: the reply's shape is complete, the
+/// caller cancelled; and who hears each piece of text.
+struct Until<'a> {
+    end: End,
+    cancelled: &'a dyn Fn() -> bool,
+    on_text: &'a mut dyn FnMut(&str),
 }
 
 fn decode_err(e: &dyn std::fmt::Display) -> LocalError {

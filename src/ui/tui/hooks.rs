@@ -1,21 +1,14 @@
-//! Placeholder hooks: the [`Command`]s the review loop's workbench actions send the actor.
-//!
-//! The commands that carry a rejection reason and an edited file to the review engine are being
-//! added with the shared slash-command table (issue 10) and the review loop (issue 14). Until
-//! they land, each hook sends the nearest command that exists today, so the workbench already
-//! behaves correctly for everything but the new data; every hook names what it should become.
-//! This is the only file to change when they land.
+//! The [`Command`]s the review loop's workbench actions send the actor: the one place the
+//! workbench's review gestures meet the engine's commands.
 
 use crate::orchestrator::Command;
+use crate::review::view::Mark;
 
-/// Rejecting hunk `id` with `reason` (empty: no reason).
-///
-/// Today: [`Command::SetHunks`] rejecting the hunk; the reason stays in the workbench (shown on
-/// the hunk's header). To become: a `SetHunks` whose entries carry the reason, stored in the
-/// hunk's review state by the engine (and sent to the model by `/regen`).
+/// Rejecting hunk `id` with `reason` (empty: no reason): [`Command::MarkHunks`], so the engine
+/// stores the reason in the hunk's review state (and `/regen` sends it to the model).
 pub fn reject_with_reason(id: &str, reason: &str) -> Vec<Command> {
-    let _ = reason;
-    vec![Command::SetHunks(vec![(id.to_owned(), false)])]
+    let reason = Some(reason.trim()).filter(|r| !r.is_empty()).map(str::to_owned);
+    vec![Command::MarkHunks(vec![Mark { id: id.to_owned(), accepted: false, reason }])]
 }
 
 /// The user edited `code/files/<path>` in the editor and the file changed.
