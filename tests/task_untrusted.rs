@@ -56,7 +56,7 @@ fn generated() -> (tempfile::TempDir, PathBuf, Server) {
 fn outside_with_file() -> (tempfile::TempDir, Vec<String>) {
     let o = tempfile::tempdir().unwrap();
     std::fs::write(o.path().join("precious.txt"), "keep me\n").unwrap();
-    std::fs::write(o.path().join(&"ab".repeat(20)), "not a blob of this content\n").unwrap();
+    std::fs::write(o.path().join("ab".repeat(20)), "not a blob of this content\n").unwrap();
     let listing = listing(o.path());
     (o, listing)
 }

@@ -63,7 +63,7 @@ impl Git {
     }
 
     /// A top-relative path git printed, as a repo-relative path (`None` outside the repo).
-    fn from_top<'a>(&self, p: &'a str) -> Option<&'a str> {
+    fn relative_to_repo<'a>(&self, p: &'a str) -> Option<&'a str> {
         p.strip_prefix(self.prefix.as_str())
     }
 
@@ -140,7 +140,7 @@ impl Git {
             .split(|&c| c == 0)
             .filter(|e| e.len() > 3)
             .filter_map(|e| std::str::from_utf8(&e[3..]).ok())
-            .filter_map(|p| self.from_top(p))
+            .filter_map(|p| self.relative_to_repo(p))
             .filter_map(|p| paths.iter().find(|x| x.as_str() == p).map(|x| (*x).clone()))
             .collect())
     }
@@ -156,7 +156,7 @@ impl Git {
             .stdout
             .split(|&c| c == 0)
             .filter(|s| !s.is_empty())
-            .filter_map(|s| self.from_top(&String::from_utf8_lossy(s)).map(str::to_owned))
+            .filter_map(|s| self.relative_to_repo(&String::from_utf8_lossy(s)).map(str::to_owned))
             .collect())
     }
 

@@ -29,7 +29,7 @@ pub mod config;
 pub mod parse;
 pub mod run;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::report::classify::Category;
 use crate::report::{Severity, ValidationReport};
