@@ -205,7 +205,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Cmd::Accept(a)) => with_actor(session(&common)?, |h| async move { review::accept(&h, &a).await }),
         Some(Cmd::Undo(a)) => with_actor(session(&common)?, |h| async move { review::undo(&h, &a).await }),
         Some(Cmd::Accepts(a)) => with_actor(session(&common)?, |h| async move { accepts::run(&h, &a).await }),
-        Some(Cmd::Regen(a)) => regen::run(session(&common)?, &a),
+        Some(Cmd::Regen(a)) => with_actor(session(&common)?, |h| async move { regen::run(&h, &a).await }),
         Some(Cmd::Edit(a)) => edit::run(session(&common)?, &a),
         Some(Cmd::Repl) => {
             let s = session(&common)?;

@@ -1,93 +1,65 @@
 //! `ai-tools regen PATH… [-m NOTE] [--with-dependents]`: new candidates for some targets, asked
-//! for with the review feedback ([`ai_tools::review::regen`]). Progress goes to stderr, the
-//! result to stdout (one JSON object with `--json`). Ctrl-C cancels; nothing changes then.
+//! for with the review feedback ([`ai_tools::review::regen`]), through the orchestrator actor
+//! ([`Command::Regen`]). Progress goes to stderr, the result to stdout (one JSON object with
+//! `--json`). Ctrl-C sends [`Command::Cancel`]; nothing changes then.
 //! Exit codes: 0 ok, 1 failed (provider, reply, repair), 2 bad input (unknown target, plan,
-//! another run active), 3 scope mismatch, 130 interrupted.
+//! providers, another run active), 3 scope mismatch, 130 interrupted.
 
-use anyhow::{Context, Result};
-use tokio_util::sync::CancellationToken;
+use anyhow::Result;
 
-use ai_tools::broker::build;
-use ai_tools::codegen::prompt::Prompts;
-use ai_tools::orchestrator::Session;
+use ai_tools::orchestrator::{Command, Event, Handle};
 use ai_tools::review::findings::describe;
-use ai_tools::review::regen::{self, RegenCtx, RegenProgress, RegenRequest, RegenSettings};
+use ai_tools::review::regen::RegenReport;
 
 use super::args::RegenArgs;
 
-/// The regeneration settings of a session (the run's).
-pub fn settings(s: &Session) -> RegenSettings {
-    let r = s.run_settings();
-    RegenSettings {
-        context_budget: r.context_budget,
-        repo_summary_max_files: r.repo_summary_max_files,
-        generate: r.generate,
-        validate: r.validate,
-        repair: r.repair,
+/// Prints a progress event on stderr (unless `quiet`).
+fn progress(quiet: bool, e: &Event) {
+    if let (false, Event::RegenProgress { progress }) = (quiet, e) {
+        eprintln!("{}", progress.describe());
     }
 }
 
-fn progress(quiet: bool) -> impl Fn(RegenProgress) + Send + Sync {
-    move |p| {
-        if quiet {
-            return;
+/// Runs `ai-tools regen` through the actor behind `handle`.
+pub async fn run(handle: &Handle, a: &RegenArgs) -> Result<i32> {
+    let quiet = a.quiet || a.json;
+    let mut events = handle.subscribe();
+    let h = handle.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            h.send(Command::Cancel);
         }
-        match p {
-            RegenProgress::Generating { path, dependent } => {
-                eprintln!("regenerating {path}{}", if dependent { " (depends on a target)" } else { "" })
-            }
-            RegenProgress::Generated { path, changed, input_tokens, output_tokens } => eprintln!(
-                "  {path}: {} ({input_tokens} in / {output_tokens} out tokens)",
-                if changed { "new candidate" } else { "same as before" }
-            ),
-            RegenProgress::Provider { path, notice } => {
-                eprintln!("  {path}: {}", serde_json::to_string(&notice).unwrap_or_default())
-            }
-            RegenProgress::Validated { findings } => eprintln!("validated: {findings} findings"),
-            RegenProgress::Repaired { path, attempts, remaining } => {
-                eprintln!("  repaired {path}: {attempts} attempts, {remaining} findings left")
-            }
-        }
-    }
-}
-
-/// Runs `ai-tools regen`.
-pub fn run(s: Session, a: &RegenArgs) -> Result<i32> {
-    let env = s.env.clone();
-    let broker = build::build(&s.config, &|k| env(k)).map_err(|e| super::Exit { code: 2, message: e.to_string() })?;
-    let prompts = Prompts::load(s.prompt_dir.as_deref())?;
-    let settings = settings(&s);
-    let req = RegenRequest { paths: a.paths.clone(), note: a.note.clone(), with_dependents: a.with_dependents };
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    let progress = progress(a.quiet || a.json);
-    let result = rt.block_on(async {
-        let cancel = CancellationToken::new();
-        let c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c.cancel();
-            }
-        });
-        let ctx = RegenCtx {
-            repo: &s.repo,
-            task: &s.task,
-            broker: &broker,
-            prompts: &prompts,
-            settings: &settings,
-            cancel: &cancel,
-            progress: &progress,
-        };
-        regen::regenerate(&ctx, &req).await
     });
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => return Err(super::Exit { code: e.exit_code(), message: e.to_string() }.into()),
+    let cmd = Command::Regen { paths: a.paths.clone(), note: a.note.clone(), with_dependents: a.with_dependents };
+    let request = handle.request(cmd);
+    tokio::pin!(request);
+    let answer = loop {
+        tokio::select! {
+            answer = &mut request => break answer,
+            Some(e) = events.recv() => progress(quiet, &e),
+        }
+    };
+    ctrl_c.abort();
+    while let Ok(e) = events.try_recv() {
+        progress(quiet, &e);
+    }
+    let report = answer.find(|e| match e {
+        Event::Regenerated { report } => Some(report.clone()),
+        _ => None,
+    });
+    let Some(report) = report else {
+        let message = answer.error.clone().unwrap_or_else(|| "the regeneration did not finish".to_owned());
+        return Err(super::Exit { code: answer.exit_code.max(1), message }.into());
     };
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(0);
     }
+    print_report(&report);
+    Ok(0)
+}
+
+fn print_report(report: &RegenReport) {
     match report.archive {
         Some(n) => println!("regenerated; the previous candidates are in code/candidates/{n}/"),
         None => println!("regenerated; every new candidate equals the previous one, nothing changed"),
@@ -109,5 +81,4 @@ pub fn run(s: Session, a: &RegenArgs) -> Result<i32> {
             i.new.len()
         );
     }
-    Ok(0)
 }

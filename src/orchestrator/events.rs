@@ -74,6 +74,19 @@ pub enum Command {
     /// Re-derive diff.patch against the working tree as it is (after files were edited since the
     /// diff); answered with [`Event::Rediffed`], [`Event::DiffReady`] and [`Event::Hunks`].
     Rediff,
+    /// Regenerate some targets with the review feedback ([`crate::review::regen`]): refused
+    /// while a run is active; runs as the actor's current run (so [`Command::Cancel`] stops it,
+    /// nothing changing then); progress streams as [`Event::RegenProgress`]; answered with
+    /// [`Event::Regenerated`] (or [`Event::Rejected`] and the error's exit code: 2 bad input,
+    /// 3 scope mismatch, 130 cancelled), then [`Event::DiffReady`] and [`Event::Hunks`].
+    Regen {
+        /// Target paths (repo-relative, as in plan.files.json).
+        paths: Vec<String>,
+        /// A note for the model, added to the hunks' rejection reasons.
+        note: Option<String>,
+        /// Also regenerate the targets that depend on the named ones.
+        with_dependents: bool,
+    },
     /// Stop the actor.
     Shutdown,
 }
@@ -341,6 +354,16 @@ pub enum Event {
         exit_code: i32,
         /// What to do about refused files.
         suggestion: Option<String>,
+    },
+    /// A step of a regeneration ([`Command::Regen`]).
+    RegenProgress {
+        /// What happened.
+        progress: crate::review::regen::RegenProgress,
+    },
+    /// A regeneration finished (answers [`Command::Regen`]).
+    Regenerated {
+        /// The archive of the previous candidates, the targets and the re-derived diff.
+        report: Box<crate::review::regen::RegenReport>,
     },
     /// diff.patch was re-derived on request (answers [`Command::Rediff`]).
     Rediffed {

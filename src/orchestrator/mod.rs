@@ -24,6 +24,7 @@
 pub mod bus;
 pub mod events;
 pub(crate) mod fail;
+mod regen;
 mod review;
 pub mod run;
 pub mod stages;
@@ -94,6 +95,18 @@ impl Session {
                 s.deny_env.extend(c.providers.values().filter_map(|p| p.api_key_env.clone()));
                 s
             },
+        }
+    }
+
+    /// The regeneration settings: those of a run ([`Session::run_settings`]).
+    pub fn regen_settings(&self) -> crate::review::regen::RegenSettings {
+        let r = self.run_settings();
+        crate::review::regen::RegenSettings {
+            context_budget: r.context_budget,
+            repo_summary_max_files: r.repo_summary_max_files,
+            generate: r.generate,
+            validate: r.validate,
+            repair: r.repair,
         }
     }
 }
@@ -195,7 +208,7 @@ pub fn spawn(session: Session) -> (Handle, UnboundedReceiver<Event>, JoinHandle<
 /// The active run: its task (ending with its final event), its cancel token, and who waits
 /// for its answer.
 struct Current {
-    join: JoinHandle<Event>,
+    join: JoinHandle<Answer>,
     cancel: CancellationToken,
     reply: Option<oneshot::Sender<Answer>>,
 }
@@ -242,23 +255,19 @@ impl Actor {
 
     /// A run's task ended: answer whoever waits for it, then publish the new diff's hunks
     /// (front ends draw hunks from events only; an empty list when the run left no diff).
-    async fn run_ended(&mut self, joined: Result<Event, tokio::task::JoinError>) {
+    async fn run_ended(&mut self, joined: Result<Answer, tokio::task::JoinError>) {
         let reply = self.current.take().and_then(|c| c.reply);
-        let last = match joined {
-            Ok(ev) => ev,
+        let a = match joined {
+            Ok(a) => a,
             Err(e) => {
                 // The run catches its own panics and records them; this is a task that was
                 // aborted: tell the front ends, so none waits forever.
                 let ev = Fail::internal(e).event(None);
                 self.bus.emit(ev.clone());
-                ev
+                Answer { events: vec![ev], exit_code: 1, error: None }
             }
         };
-        let exit_code = match &last {
-            Event::Failed { exit_code, .. } => *exit_code,
-            _ => 0,
-        };
-        answer(reply, Answer { events: vec![last], exit_code, error: None });
+        answer(reply, a);
         review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), Command::Snapshot).await;
     }
 
@@ -335,6 +344,10 @@ impl Actor {
                     review::handle(self.session.task.clone(), self.session.repo.clone(), self.bus.clone(), cmd).await;
                 answer(reply, a);
             }
+            Command::Regen { paths, note, with_dependents } => {
+                let req = crate::review::regen::RegenRequest { paths, note, with_dependents };
+                self.regen(req, reply);
+            }
             Command::Shutdown => {
                 answer(reply, Answer::default());
                 return false;
@@ -373,7 +386,45 @@ impl Actor {
             bus: self.bus.clone(),
             cancel: cancel.clone(),
         };
-        self.current = Some(Current { join: tokio::spawn(run::run(env, opts)), cancel, reply });
+        let join = tokio::spawn(async move {
+            let last = run::run(env, opts).await;
+            let exit_code = match &last {
+                Event::Failed { exit_code, .. } => *exit_code,
+                _ => 0,
+            };
+            Answer { events: vec![last], exit_code, error: None }
+        });
+        self.current = Some(Current { join, cancel, reply });
+    }
+
+    /// Starts a regeneration as the current run ([`regen::run`]), or refuses: a run is
+    /// active, or the providers or prompts do not load (exit code 2).
+    fn regen(&mut self, req: crate::review::regen::RegenRequest, reply: Option<oneshot::Sender<Answer>>) {
+        if self.running() {
+            self.reject(reply, "a codegen run is active; regenerate when it ends (or /cancel it)");
+            return;
+        }
+        let setup = self.broker().and_then(|b| self.prompts().map(|p| (b, p)));
+        let (broker, prompts) = match setup {
+            Ok(x) => x,
+            Err(reason) => {
+                let ev = Event::Rejected { reason: reason.clone() };
+                self.bus.emit(ev.clone());
+                answer(reply, Answer { events: vec![ev], exit_code: 2, error: Some(reason) });
+                return;
+            }
+        };
+        let cancel = CancellationToken::new();
+        let env = regen::RegenEnv {
+            repo: self.session.repo.clone(),
+            task: self.session.task.clone(),
+            settings: self.session.regen_settings(),
+            broker,
+            prompts,
+            bus: self.bus.clone(),
+            cancel: cancel.clone(),
+        };
+        self.current = Some(Current { join: tokio::spawn(regen::run(env, req)), cancel, reply });
     }
 
     /// Rebuilds the broker for the changed configuration; when that fails, the change is

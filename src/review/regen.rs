@@ -116,6 +116,29 @@ pub enum RegenProgress {
     },
 }
 
+impl RegenProgress {
+    /// One line for a person, as `ai-tools regen` prints it on stderr (a target's steps
+    /// indented by two spaces).
+    pub fn describe(&self) -> String {
+        match self {
+            RegenProgress::Generating { path, dependent } => {
+                format!("regenerating {path}{}", if *dependent { " (depends on a target)" } else { "" })
+            }
+            RegenProgress::Generated { path, changed, input_tokens, output_tokens } => format!(
+                "  {path}: {} ({input_tokens} in / {output_tokens} out tokens)",
+                if *changed { "new candidate" } else { "same as before" }
+            ),
+            RegenProgress::Provider { path, notice } => {
+                format!("  {path}: {}", serde_json::to_string(notice).unwrap_or_default())
+            }
+            RegenProgress::Validated { findings } => format!("validated: {findings} findings"),
+            RegenProgress::Repaired { path, attempts, remaining } => {
+                format!("  repaired {path}: {attempts} attempts, {remaining} findings left")
+            }
+        }
+    }
+}
+
 /// What a regeneration works with.
 pub struct RegenCtx<'a> {
     /// Repo root.

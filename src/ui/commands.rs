@@ -25,6 +25,8 @@ pub enum SlashCommand {
     Reject(Option<String>),
     /// `/undo`: undo the last accept.
     Undo,
+    /// `/accepts`: list the accepts that can be undone.
+    Accepts,
     /// `/files`: focus the files pane.
     Files,
     /// `/errors`: focus the validation panel.
@@ -129,6 +131,13 @@ pub const TABLE: &[Spec] = &[
         make: |_| SlashCommand::Undo,
     },
     Spec {
+        names: &["accepts"],
+        usage: "/accepts",
+        help: "list the accepts that can be undone, newest first",
+        arg: Arg::None,
+        make: |_| SlashCommand::Accepts,
+    },
+    Spec {
         names: &["files"],
         usage: "/files",
         help: "focus the files pane",
@@ -192,6 +201,7 @@ impl SlashCommand {
             SlashCommand::Cancel => Command::Cancel,
             SlashCommand::Accept => Command::Accept { selection: Selection::Accepted, commit: false, message: None },
             SlashCommand::Undo => Command::Undo,
+            SlashCommand::Accepts => Command::ListAccepts,
             SlashCommand::Provider(Some(p)) => Command::SetProvider(p.clone()),
             SlashCommand::Model(Some(m)) => Command::SetModel(m.clone()),
             _ => return None,
@@ -276,6 +286,9 @@ mod tests {
         assert_eq!(parse("/diff"), Ok(SlashCommand::Diff(None)));
         assert_eq!(parse("/provider openai"), Ok(SlashCommand::Provider(Some("openai".into()))));
         assert_eq!(parse("/reject"), Ok(SlashCommand::Reject(None)));
+        assert_eq!(parse("/accept"), Ok(SlashCommand::Accept));
+        assert_eq!(parse("/accepts"), Ok(SlashCommand::Accepts));
+        assert_eq!(SlashCommand::Accepts.command(), Some(Command::ListAccepts));
         assert_eq!(parse("  /quit "), Ok(SlashCommand::Quit));
         assert_eq!(parse("/redo"), Err(ParseError::Usage("/redo codegen")));
         assert_eq!(parse("/codegen now"), Err(ParseError::Usage("/codegen")));

@@ -41,6 +41,14 @@ pub fn line(e: &Event) -> Option<String> {
             format!("run ended {}: {reason}\n  what to do: {suggestion}", wire_name(status))
         }
         Event::Rejected { reason } => format!("not done: {reason}"),
+        Event::RegenProgress { progress } => progress.describe(),
+        Event::Regenerated { report } => match report.archive {
+            Some(n) => format!(
+                "regenerated {} targets; the previous candidates are in code/candidates/{n}/",
+                report.files.len()
+            ),
+            None => "regenerated; every new candidate equals the previous one, nothing changed".to_owned(),
+        },
         Event::Rediffed { report } => {
             format!("re-derived code/diff.patch: {} hunks in {} files", report.hunks, report.files)
         }

@@ -217,6 +217,7 @@ fn read_loop(
             | SlashCommand::Cancel
             | SlashCommand::Accept
             | SlashCommand::Undo
+            | SlashCommand::Accepts
             | SlashCommand::Provider(Some(_))
             | SlashCommand::Model(Some(_)) => {}
         }

@@ -311,6 +311,7 @@ impl App {
             | SlashCommand::Cancel
             | SlashCommand::Accept
             | SlashCommand::Undo
+            | SlashCommand::Accepts
             | SlashCommand::Provider(Some(_))
             | SlashCommand::Model(Some(_)) => {}
         }
