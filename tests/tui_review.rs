@@ -400,3 +400,34 @@ async fn the_loop_draws_on_request_only() {
         assert!(w[1] - w[0] >= ai_tools::ui::tui::FRAME, "{at:?}");
     }
 }
+
+#[test]
+fn the_validation_panel_marks_preexisting_findings_and_gives_environment_advice() {
+    use ai_tools::report::classify::Category;
+    let mut a = reviewed();
+    let finding = |code: &str, category: Category, preexisting: bool| ai_tools::report::ValidationReport {
+        step: "validate".into(),
+        file: "calc/ops.py".into(),
+        line: 1,
+        column: 1,
+        code: code.into(),
+        category,
+        message: format!("{code} here"),
+        tool: "pyright".into(),
+        severity: ai_tools::report::Severity::Error,
+        preexisting,
+    };
+    a.on_event(&Event::ValidationReported {
+        when: ai_tools::orchestrator::events::ValidationWhen::BeforeRepair,
+        findings: vec![
+            finding("reportMissingImports", Category::Environment, true),
+            finding("reportUndefinedVariable", Category::UndefinedName, false),
+        ],
+        validators: vec![],
+        elapsed_ms: 1,
+    });
+    let msgs: Vec<&str> = a.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(msgs[0].contains("already in the base: not repaired"), "{msgs:?}");
+    assert!(msgs[0].contains("install the project's dependencies"), "{msgs:?}");
+    assert_eq!(msgs[1], "reportUndefinedVariable here", "an introduced finding is shown as the tool said it");
+}

@@ -455,7 +455,7 @@ impl App {
                         tool: r.tool.clone(),
                         code: r.code.clone(),
                         category: r.category.to_string(),
-                        message: r.message.clone(),
+                        message: panel_message(r),
                     })
                     .collect();
                 self.findings.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
@@ -491,4 +491,19 @@ impl App {
             w.done = (w.done + 1).min(w.files.len());
         }
     }
+}
+
+/// A finding's message as the validation panel shows it: marked when it was already in the base
+/// (never repaired), with the advice of its category (install the dependencies, for an
+/// environment finding).
+pub fn panel_message(r: &crate::report::ValidationReport) -> String {
+    let mut m = r.message.clone();
+    if r.preexisting {
+        m.push_str("  (already in the base: not repaired)");
+    }
+    if let Some(advice) = r.category.suggestion() {
+        m.push_str(" — ");
+        m.push_str(advice);
+    }
+    m
 }
