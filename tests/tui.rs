@@ -4,14 +4,10 @@
 
 use std::time::Duration;
 
-use ai_tools::codegen::diff::{Backend, FileInput, unified_diff};
+mod tui_support;
+use tui_support::diff_files;
+
 use ai_tools::orchestrator::{Command, Event, Handle, RunOptions};
-use ai_tools::review::{
-    patchset,
-    view::{self as rview, FileHunks},
-};
-use ai_tools::task::relpath::RelPath;
-use ai_tools::task::state::TaskState;
 use ai_tools::task::state::{Phase, RunStatus, Stage};
 use ai_tools::ui::tui::app::{App, FindingView, Pane, RepairView};
 use ai_tools::ui::tui::theme::{ColorDepth, Theme};
@@ -74,32 +70,6 @@ fn mid_generation() -> App {
         a.on_event(&e);
     }
     a
-}
-
-/// Files as the review engine lists them for `(path, old, new)` triples diffed by our own
-/// diff writer; the hunks numbered in `rejected` (in diff order, 0-based) start rejected.
-fn diff_files(pairs: &[(&str, Option<&str>, Option<&str>)], rejected: &[usize]) -> Vec<FileHunks> {
-    let paths: Vec<RelPath> = pairs.iter().map(|(p, _, _)| RelPath::new(p).unwrap()).collect();
-    let mut inputs: Vec<FileInput<'_>> = pairs
-        .iter()
-        .zip(&paths)
-        .map(|((_, o, n), p)| FileInput {
-            path: p,
-            old: o.map(str::as_bytes),
-            new: n.map(str::as_bytes),
-            old_mode: 0o644,
-            new_mode: 0o644,
-        })
-        .collect();
-    let (bytes, _) = unified_diff(&mut inputs, Backend::Imara).unwrap();
-    let patch = patchset::parse(&bytes).unwrap();
-    let mut st = TaskState::default();
-    for (i, id) in patch.ids().enumerate() {
-        if rejected.contains(&i) {
-            st.hunks.insert(id.to_owned(), false);
-        }
-    }
-    rview::files(&patch, &st)
 }
 
 const OPS_OLD: &str = "import sys\ndef add(a, b):\n    return a + b\n\n# one\n# two\n# three\n# four\n# five\ndef main():\n    print(add(1, 2))\n\n";
