@@ -313,6 +313,8 @@ fn ai_tools_edit_runs_the_editor_from_the_environment() {
             .arg(fx.task.root())
             .env_remove("VISUAL")
             .env("EDITOR", editor)
+            .env("OPENAI_API_KEY", "sk-edit-leak-0000")
+            .env("DEPLOY_PASSWORD", "hunter2-edit-leak")
             .env("AI_TOOLS_CONFIG", fx.repo.join("none.toml"))
             .output()
             .unwrap();
@@ -328,4 +330,22 @@ fn ai_tools_edit_runs_the_editor_from_the_environment() {
     assert_eq!(code, Some(1), "a failing editor is exit 1");
     assert_eq!(std::fs::read_to_string(fx.task.files_dir().join("a.py")).unwrap(), swap(&new, 30, "THIRTY"));
     assert_eq!(run_on("true", "nope.py").0, Some(2), "not a generated target");
+
+    // The editor (started by the CLI, handed its file by the actor) sees no key or password.
+    let dump = fx.repo.join("editor-env.txt");
+    let (code, out) = run(&format!("sh -c 'env > {}'", dump.display()));
+    assert_eq!(code, Some(0), "{out}");
+    let env = std::fs::read_to_string(&dump).unwrap();
+    assert!(env.contains("EDITOR=") && !env.contains("sk-edit-leak") && !env.contains("hunter2"), "{env}");
+    assert!(out.contains("the file is unchanged"), "{out}");
+
+    // A symlinked directory inside code/files/ is never followed: the edit does not start.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("x.py"), "secret = 1\n").unwrap();
+    fx.generate(&[("a.py", Some(&new)), ("sub/x.py", Some("x = 1\n"))]);
+    std::fs::remove_dir_all(fx.task.files_dir().join("sub")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), fx.task.files_dir().join("sub")).unwrap();
+    let (code, out) = run_on(&format!("sh -c 'env > {}'", dump.display()), "sub/x.py");
+    assert_ne!(code, Some(0), "{out}");
+    assert_eq!(std::fs::read_to_string(outside.path().join("x.py")).unwrap(), "secret = 1\n");
 }

@@ -227,7 +227,8 @@ fn edit_in_the_editor_rediffs_and_untouched_hunks_keep_their_state() {
     t.keys(&["n"]);
     t.wait_for("hunk 2/2 ✓ accepted", 10);
     t.keys(&["e"]);
-    t.wait_for("edited: re-diffing", 20);
+    // The actor re-validated and re-diffed the edit.
+    t.wait_for("int(sys.argv[1]), 3))", 20);
     let files = std::fs::read_to_string(r.join(".ai-tools/tasks/typed/code/files/calc/ops.py")).unwrap();
     assert!(files.contains("print(add(int(sys.argv[1]), 3))"), "{files}");
     // The re-diff shows the edit; hunk 1, untouched, is still rejected.

@@ -270,23 +270,37 @@ fn reject_with_a_reason_and_the_review_keys() {
     // Space accepts it again and drops the reason.
     assert_eq!(a.on_key(ch(' ')), vec![Command::SetHunks(vec![(h0.clone(), true)])]);
     assert!(!a.review.reasons.contains_key(&h0));
-    // e asks for the editor on the selected file; /edit and /plan likewise.
-    assert!(a.on_key(ch('e')).is_empty());
-    assert_eq!(a.take_effects(), vec![Effect::EditFile("calc/ops.py".into())]);
+    // e asks the actor for an edit of the selected file; /edit PATH likewise, /edit alone
+    // edits the selected file; /plan and /plan edit are the workbench's own.
+    assert_eq!(a.on_key(ch('e')), vec![Command::EditBegin { path: "calc/ops.py".into() }]);
     a.on_key(ch('/'));
-    type_line(&mut a, "edit services/billing/app/models.py");
+    assert_eq!(
+        type_line(&mut a, "edit services/billing/app/models.py"),
+        vec![Command::EditBegin { path: "services/billing/app/models.py".into() }]
+    );
+    a.on_key(ch('/'));
+    assert_eq!(type_line(&mut a, "edit"), vec![Command::EditBegin { path: "calc/ops.py".into() }]);
     a.on_key(ch('/'));
     type_line(&mut a, "plan edit");
     a.on_key(ch('/'));
     type_line(&mut a, "plan");
+    assert_eq!(a.take_effects(), vec![Effect::EditPlan, Effect::ShowPlan]);
+    // The actor's EditReady opens the editor on the scratch copy it names.
+    let file = std::path::PathBuf::from("/tmp/scratch/calc/ops.py");
+    a.on_event(&Event::EditReady { path: "calc/ops.py".into(), file: file.clone(), deny_env: vec!["MY_KEY".into()] });
     assert_eq!(
         a.take_effects(),
-        vec![Effect::EditFile("services/billing/app/models.py".into()), Effect::EditPlan, Effect::ShowPlan]
+        vec![Effect::OpenEditor { path: "calc/ops.py".into(), file, deny_env: vec!["MY_KEY".into()] }]
     );
     a.on_key(ch('/'));
-    type_line(&mut a, "edit nope.py");
-    assert!(a.take_effects().is_empty());
-    assert!(a.status.contains("no file nope.py"));
+    assert_eq!(
+        type_line(&mut a, "regen calc/ops.py -- keep main"),
+        vec![Command::Regen {
+            paths: vec!["calc/ops.py".into()],
+            note: Some("keep main".into()),
+            with_dependents: false
+        }]
+    );
 }
 
 #[test]
@@ -318,49 +332,32 @@ fn the_wheel_scrolls_the_pane_under_the_pointer_and_a_click_selects() {
     assert_eq!(a.on_key(ch(' ')).len(), 1, "Space now toggles the clicked hunk");
 }
 
-/// An editor session on `code/files/calc/ops.py` of a task, with `editor` as the editor.
+/// An editor session on a scratch copy of `calc/ops.py`, as the actor hands it out, with the
+/// environment's editor set to `editor`.
 fn edit_with(editor: &str) -> (tempfile::TempDir, App, Vec<Command>, String) {
-    let (d, task) = planned();
-    std::fs::create_dir_all(task.files_dir().join("calc")).unwrap();
-    std::fs::write(task.files_dir().join("calc/ops.py"), OPS_NEW).unwrap();
-    let mut a = reviewed().with_task(task.clone(), d.path().to_path_buf());
-    a.take_effects();
-    a.select(0);
-    a.on_key(ch('e'));
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("ops.py");
+    std::fs::write(&file, OPS_NEW).unwrap();
+    let mut a = reviewed();
+    a.on_event(&Event::EditReady { path: "calc/ops.py".into(), file: file.clone(), deny_env: Vec::new() });
     let eff = a.take_effects().pop().unwrap();
     let job = effects::perform(&mut a, eff).expect("an editor session");
-    assert_eq!(job.target, EditTarget::File("calc/ops.py".into()));
-    let status = effects::run_editor(&job, editor);
+    assert_eq!((job.target.clone(), job.file.clone()), (EditTarget::File("calc/ops.py".into()), file.clone()));
+    let words = ["sh".to_owned(), "-c".to_owned(), format!("{editor} \"$0\"")];
+    let status = ai_tools::review::edit::editor_process(&words, &job.file, &job.deny_env).status();
     let cmds = effects::finish_edit(&mut a, &job, status);
-    let after = std::fs::read_to_string(task.files_dir().join("calc/ops.py")).unwrap();
+    let after = std::fs::read_to_string(&file).unwrap();
     (d, a, cmds, after)
 }
 
 #[test]
-fn the_editor_flow_asks_for_a_rediff_only_when_the_file_changed() {
-    let (_d, a, cmds, after) = edit_with("sed -i 's/, 2))/, 3))/'");
-    assert_eq!(cmds, vec![Command::Rediff]);
+fn after_the_editor_the_actor_is_told_whether_it_succeeded() {
+    let (_d, _a, cmds, after) = edit_with("sed -i 's/, 2))/, 3))/'");
+    assert_eq!(cmds, vec![Command::EditFinish { path: "calc/ops.py".into(), editor_ok: true }]);
     assert!(after.contains("print(add(int(sys.argv[1]), 3))"), "{after}");
-    assert!(a.status.contains("edited: re-diffing"), "{}", a.status);
-    let (_d, a, cmds, after) = edit_with("true");
-    assert!(cmds.is_empty() && after == OPS_NEW);
-    assert!(a.status.contains("unchanged"));
     let (_d, a, cmds, _) = edit_with("exit 3; :");
-    assert!(cmds.is_empty());
+    assert_eq!(cmds, vec![Command::EditFinish { path: "calc/ops.py".into(), editor_ok: false }]);
     assert!(a.status.contains("exited with"), "{}", a.status);
-}
-
-#[test]
-fn the_editor_never_opens_through_a_symlink() {
-    let (d, task) = planned();
-    let outside = tempfile::tempdir().unwrap();
-    std::fs::write(outside.path().join("ops.py"), "secret = 1\n").unwrap();
-    std::fs::create_dir_all(task.files_dir()).unwrap();
-    std::os::unix::fs::symlink(outside.path(), task.files_dir().join("calc")).unwrap();
-    let mut a = reviewed().with_task(task, d.path().to_path_buf());
-    a.take_effects();
-    assert!(effects::perform(&mut a, Effect::EditFile("calc/ops.py".into())).is_none());
-    assert!(a.status.contains("cannot edit calc/ops.py") && a.status.contains("symlink"), "{}", a.status);
 }
 
 /// Feeds the loop: nothing for 10 s, then 20 deltas 1 ms apart, then `q`.

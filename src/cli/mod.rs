@@ -206,7 +206,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Cmd::Undo(a)) => with_actor(session(&common)?, |h| async move { review::undo(&h, &a).await }),
         Some(Cmd::Accepts(a)) => with_actor(session(&common)?, |h| async move { accepts::run(&h, &a).await }),
         Some(Cmd::Regen(a)) => with_actor(session(&common)?, |h| async move { regen::run(&h, &a).await }),
-        Some(Cmd::Edit(a)) => edit::run(session(&common)?, &a),
+        Some(Cmd::Edit(a)) => with_actor(session(&common)?, |h| async move { edit::run(&h, &a).await }),
         Some(Cmd::Repl) => {
             let s = session(&common)?;
             let _log = init_file_logging();

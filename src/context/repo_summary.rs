@@ -2,11 +2,14 @@
 //!
 //! Invariant: the listing honours `.gitignore` and git's exclude files, never lists anything
 //! under `.git/` or `.ai-tools/` nor anything but regular files, sorts paths, and lists at most
-//! `max_files`, saying how many more there were. In a git work tree the names come from
-//! `git ls-files --cached --others --exclude-standard` (git reads its index instead of walking
-//! the tree: on 100,000 files this is what keeps the context stage near `git ls-files`' own
-//! time); elsewhere from a walk with the `ignore` crate (which also honours `.ignore`). Only the
-//! files that are listed are looked at on disk (their sizes).
+//! `max_files`, saying how many more there were. In a git work tree with tracked files the
+//! names are the **tracked** files (`git ls-files --cached`: git reads its index and never
+//! walks the tree — the same choice as aider's repo map). Untracked files are left out on
+//! purpose: finding them makes git scan every directory, which on 100,000 files cost 8× the
+//! index read (README, "Scale"); the plan's own targets reach the prompt through the context
+//! stage whether tracked or not. Outside git, or in a work tree with nothing tracked yet, the
+//! names come from a walk with the `ignore` crate (which honours `.gitignore` and `.ignore`).
+//! Only the files that are listed are looked at on disk (their sizes).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -69,13 +72,13 @@ fn tool_dir(rel: &str) -> bool {
     parts.iter().any(|p| *p == ".git" || *p == ".ai-tools")
 }
 
-/// The paths git knows in `repo` (tracked, and untracked but not ignored), sorted; `None`
-/// outside a git work tree or when git fails.
+/// The paths git tracks in `repo`, sorted; `None` outside a git work tree, when git fails or
+/// when nothing is tracked yet (a fresh `git init`, where the walk lists the new files).
 fn git_listing(repo: &Path) -> Option<Vec<String>> {
     let out = Command::new("git")
         .arg("-C")
         .arg(repo)
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .args(["ls-files", "-z", "--cached"])
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
@@ -90,6 +93,9 @@ fn git_listing(repo: &Path) -> Option<Vec<String>> {
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .filter(|p| !tool_dir(p))
         .collect();
+    if names.is_empty() {
+        return None;
+    }
     names.sort();
     // An unmerged path is listed once per stage.
     names.dedup();
@@ -143,7 +149,7 @@ mod tests {
     }
 
     #[test]
-    fn in_a_git_work_tree_git_lists_the_same_files() {
+    fn in_a_git_work_tree_lists_the_tracked_files() {
         let t = tempfile::tempdir().unwrap();
         let r = t.path();
         let git = |args: &[&str]| {
@@ -163,12 +169,17 @@ mod tests {
             fs::create_dir_all(r.join(p).parent().unwrap()).unwrap();
             fs::write(r.join(p), c).unwrap();
         }
-        git(&["add", "src/a.py", "gone.txt"]);
+        // Nothing tracked yet: the walk lists the new files, ignored ones and tool dirs left out.
+        let s = summarize(r, 100);
+        let names: Vec<&str> = s.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, vec![".gitignore", "README.md", "gone.txt", "src/a.py"]);
+        git(&["add", "src/a.py", "gone.txt", "README.md", "debug.log", "-f"]);
         fs::remove_file(r.join("gone.txt")).unwrap();
         let s = summarize(r, 100);
         let names: Vec<&str> = s.files.iter().map(|(p, _)| p.as_str()).collect();
-        // Tracked and untracked files alike; ignored files, tool dirs and a deleted file are not listed.
-        assert_eq!(names, vec![".gitignore", "README.md", "src/a.py"]);
+        // Tracked files only (a force-added ignored file is tracked); the untracked .gitignore,
+        // the ignored build/, the tool dir and a deleted tracked file are not listed.
+        assert_eq!(names, vec!["README.md", "debug.log", "src/a.py"]);
         assert!(s.render().contains("README.md (5 B)"));
     }
 

@@ -87,6 +87,25 @@ pub enum Command {
         /// Also regenerate the targets that depend on the named ones.
         with_dependents: bool,
     },
+    /// Start editing a generated target by hand ([`crate::review::edit`]): the actor copies
+    /// `code/files/<path>` to a scratch copy under the task and answers [`Event::EditReady`]
+    /// with the file the front end opens in `$VISUAL`/`$EDITOR` (never `code/files/` itself).
+    /// Refused while a run is active, or for a path that is not a generated target (exit 2).
+    EditBegin {
+        /// Target path (repo-relative, as in plan.files.json).
+        path: String,
+    },
+    /// The editor opened by [`Command::EditBegin`] exited: the actor re-validates the edited
+    /// copy, archives the previous candidate, installs the edit in `code/files/` and re-derives
+    /// the diff (hunks the edit did not touch keep their states) — or changes nothing when the
+    /// editor failed or left the bytes as they were. Answered with [`Event::Edited`], then
+    /// (when something changed) [`Event::DiffReady`] and [`Event::Hunks`].
+    EditFinish {
+        /// The path given to [`Command::EditBegin`].
+        path: String,
+        /// Whether the editor exited with status 0 (a failed editor changes nothing).
+        editor_ok: bool,
+    },
     /// Stop the actor.
     Shutdown,
 }
@@ -364,6 +383,25 @@ pub enum Event {
     Regenerated {
         /// The archive of the previous candidates, the targets and the re-derived diff.
         report: Box<crate::review::regen::RegenReport>,
+    },
+    /// An edit can start (answers [`Command::EditBegin`]): open `file` in the editor, then send
+    /// [`Command::EditFinish`].
+    EditReady {
+        /// The target being edited.
+        path: String,
+        /// The absolute path of the scratch copy to open (under the task's `code/` dir).
+        file: PathBuf,
+        /// Variable names to keep from the editor besides the built-in deny rules (the
+        /// configured providers' `api_key_env`): pass to [`crate::review::edit::editor_process`].
+        deny_env: Vec<String>,
+    },
+    /// An edit ended (answers [`Command::EditFinish`]).
+    Edited {
+        /// The target that was edited.
+        path: String,
+        /// Unchanged (and why), or the archive, the findings after re-validation and the hunks
+        /// that kept their states.
+        outcome: crate::review::edit::EditOutcome,
     },
     /// diff.patch was re-derived on request (answers [`Command::Rediff`]).
     Rediffed {

@@ -22,6 +22,7 @@
 //! when people type it.
 
 pub mod bus;
+mod edit;
 pub mod events;
 pub(crate) mod fail;
 mod regen;
@@ -200,7 +201,8 @@ pub fn spawn(session: Session) -> (Handle, UnboundedReceiver<Event>, JoinHandle<
     let (tx, rx) = unbounded_channel();
     let bus = EventBus::new();
     let first = bus.subscribe();
-    let actor = Actor { session, bus: bus.clone(), broker: None, prompts: None, current: None };
+    let actor =
+        Actor { session, bus: bus.clone(), broker: None, prompts: None, current: None, edits: edit::Edits::default() };
     let join = tokio::spawn(actor.run(rx));
     (Handle { tx, bus }, first, join)
 }
@@ -219,6 +221,7 @@ struct Actor {
     broker: Option<Arc<Broker>>,
     prompts: Option<Arc<Prompts>>,
     current: Option<Current>,
+    edits: edit::Edits,
 }
 
 /// Answers `reply` (if anyone waits) with `answer`.
@@ -347,6 +350,23 @@ impl Actor {
             Command::Regen { paths, note, with_dependents } => {
                 let req = crate::review::regen::RegenRequest { paths, note, with_dependents };
                 self.regen(req, reply);
+            }
+            Command::EditBegin { path } => {
+                if self.running() {
+                    self.reject(reply, "a codegen run is active; edit when it ends (or /cancel it)");
+                    return true;
+                }
+                let deny = self.session.run_settings().sandbox.deny_env;
+                answer(reply, self.edits.begin(&self.session.task, &self.bus, path, deny));
+            }
+            Command::EditFinish { path, editor_ok } => {
+                if self.running() {
+                    self.reject(reply, "a codegen run is active; send the edit again when it ends (/edit PATH)");
+                    return true;
+                }
+                let s = &self.session;
+                let a = self.edits.finish(&s.task, &s.repo, &s.config.validate, &self.bus, &path, editor_ok).await;
+                answer(reply, a);
             }
             Command::Shutdown => {
                 answer(reply, Answer::default());

@@ -65,6 +65,21 @@ pub fn editor_command(env: impl Fn(&str) -> Option<String>) -> Result<Vec<String
     Err(EditorError::Unset)
 }
 
+/// The process that opens `file` in `editor` (from [`editor_command`]; the file goes last),
+/// with every variable [`crate::sandbox::env::is_denied`] names removed from the environment it
+/// inherits — keys and tokens by suffix, the broker's own variables, and `deny` (the configured
+/// providers' `api_key_env` names) — so an editor, its plugins and its shell never see a key.
+pub fn editor_process(editor: &[String], file: &Path, deny: &[String]) -> std::process::Command {
+    let mut c = std::process::Command::new(editor.first().map_or("vi", String::as_str));
+    c.args(editor.iter().skip(1)).arg(file);
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_none_or(|n| crate::sandbox::env::is_denied(n, deny)) {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
 /// One edit in progress (see the module docs).
 #[derive(Debug)]
 pub struct EditSession {
@@ -128,13 +143,6 @@ impl EditSession {
     /// The target being edited.
     pub fn path(&self) -> &RelPath {
         &self.path
-    }
-
-    /// The command to run: `editor` (from [`editor_command`]) with the file appended.
-    pub fn command(&self, editor: &[String]) -> std::process::Command {
-        let mut c = std::process::Command::new(editor.first().map_or("vi", String::as_str));
-        c.args(editor.iter().skip(1)).arg(&self.file);
-        c
     }
 
     /// Finishes the edit after the editor exited (`editor_ok`: it exited with status 0); see

@@ -41,6 +41,24 @@ pub enum SlashCommand {
     Model(Option<String>),
     /// `/theme [name]`: show or set the theme.
     Theme(Option<String>),
+    /// `/plan` shows the plan (plan.md, the targets by wave); `/plan edit` opens
+    /// plan.files.json in the editor and re-checks it.
+    Plan {
+        /// `/plan edit`.
+        edit: bool,
+    },
+    /// `/edit [path]`: edit a generated file (default: the selected one) through the actor
+    /// ([`Command::EditBegin`]); re-validated and re-diffed on save.
+    Edit(Option<String>),
+    /// `/regen PATH… [--with-dependents] [-- NOTE]`: regenerate targets with the review feedback.
+    Regen {
+        /// Target paths.
+        paths: Vec<String>,
+        /// The note after `--`, if any.
+        note: Option<String>,
+        /// Also regenerate the targets that depend on them.
+        with_dependents: bool,
+    },
     /// `/help`: list commands and keys.
     Help,
     /// `/quit`.
@@ -56,6 +74,11 @@ pub enum Arg {
     Optional(Pool),
     /// Exactly this word (`/redo codegen`).
     Word(&'static str),
+    /// Nothing or exactly this word (`/plan`, `/plan edit`).
+    OptionalWord(&'static str),
+    /// One or more words, completed from this pool; the rest of the line is passed whole
+    /// (`/regen a.py b.py -- a note`).
+    Rest(Pool),
 }
 
 /// Where an argument's completions come from.
@@ -180,6 +203,27 @@ pub const TABLE: &[Spec] = &[
         arg: Arg::Optional(Pool::Themes),
         make: SlashCommand::Theme,
     },
+    Spec {
+        names: &["regen"],
+        usage: "/regen PATH… [-- NOTE]",
+        help: "regenerate these files with your rejection reasons and the note (--with-dependents: and their dependents)",
+        arg: Arg::Rest(Pool::Paths),
+        make: |rest| regen(rest.as_deref().unwrap_or_default()),
+    },
+    Spec {
+        names: &["edit"],
+        usage: "/edit [path]",
+        help: "edit the file (default: the selected one) in $VISUAL/$EDITOR; re-validated and re-diffed on save",
+        arg: Arg::Optional(Pool::Paths),
+        make: SlashCommand::Edit,
+    },
+    Spec {
+        names: &["plan"],
+        usage: "/plan [edit]",
+        help: "show plan.md and the per-file plan by wave; /plan edit opens plan.files.json and re-checks it",
+        arg: Arg::OptionalWord("edit"),
+        make: |w| SlashCommand::Plan { edit: w.is_some() },
+    },
     Spec { names: &["help", "?"], usage: "/help", help: "this list", arg: Arg::None, make: |_| SlashCommand::Help },
     Spec {
         names: &["quit", "q", "exit"],
@@ -202,11 +246,32 @@ impl SlashCommand {
             SlashCommand::Accept => Command::Accept { selection: Selection::Accepted, commit: false, message: None },
             SlashCommand::Undo => Command::Undo,
             SlashCommand::Accepts => Command::ListAccepts,
+            SlashCommand::Edit(Some(path)) => Command::EditBegin { path: path.clone() },
+            SlashCommand::Regen { paths, note, with_dependents } => {
+                Command::Regen { paths: paths.clone(), note: note.clone(), with_dependents: *with_dependents }
+            }
             SlashCommand::Provider(Some(p)) => Command::SetProvider(p.clone()),
             SlashCommand::Model(Some(m)) => Command::SetModel(m.clone()),
             _ => return None,
         })
     }
+}
+
+/// `/regen`'s arguments: paths (and `--with-dependents`) up to a lone `--`, the note after it.
+fn regen(rest: &str) -> SlashCommand {
+    let (head, note) = match rest.split_once(" -- ") {
+        Some((h, n)) => (h, Some(n.trim().to_owned()).filter(|n| !n.is_empty())),
+        None => (rest.strip_suffix(" --").unwrap_or(rest), None),
+    };
+    let mut with_dependents = false;
+    let mut paths = Vec::new();
+    for w in head.split_whitespace() {
+        match w {
+            "--with-dependents" => with_dependents = true,
+            _ => paths.push(w.to_owned()),
+        }
+    }
+    SlashCommand::Regen { paths, note, with_dependents }
 }
 
 /// `(usage, help)` of every command, in table order, for help screens.
@@ -240,12 +305,18 @@ pub fn parse(line: &str) -> Result<SlashCommand, ParseError> {
     let rest: Vec<&str> = words.collect();
     let spec = TABLE.iter().find(|s| s.names.contains(&cmd)).ok_or_else(|| ParseError::Unknown(format!("/{cmd}")))?;
     let arg = match (spec.arg, rest.as_slice()) {
-        (Arg::None, []) | (Arg::Optional(_), []) => None,
+        (Arg::None | Arg::Optional(_) | Arg::OptionalWord(_), []) => None,
         (Arg::Optional(_), [x]) => Some((*x).to_owned()),
         (Arg::Word(w), [x]) if *x == w => None,
+        (Arg::OptionalWord(w), [x]) if *x == w => Some(w.to_owned()),
+        (Arg::Rest(_), [first, ..]) if *first != "--" => Some(rest.join(" ")),
         _ => return Err(ParseError::Usage(spec.usage)),
     };
-    Ok((spec.make)(arg))
+    let made = (spec.make)(arg);
+    if matches!(&made, SlashCommand::Regen { paths, .. } if paths.is_empty()) {
+        return Err(ParseError::Usage(spec.usage));
+    }
+    Ok(made)
 }
 
 /// Completions for `line` (the text before the cursor): command names first, then arguments
@@ -264,9 +335,19 @@ pub fn complete(line: &str, paths: &[String], providers: &[String], themes: &[St
         Some((cmd, arg)) => {
             let pool: Vec<String> = match TABLE.iter().find(|s| s.names.contains(&cmd)).map(|s| s.arg) {
                 Some(Arg::Optional(Pool::Paths)) => paths.to_vec(),
+                Some(Arg::Rest(Pool::Paths)) => {
+                    // Complete the last word; the words before it stay.
+                    let (done, last) = arg.rsplit_once(' ').map_or(("", arg), |(d, l)| (d, l));
+                    let lead = if done.is_empty() { String::new() } else { format!("{done} ") };
+                    return paths
+                        .iter()
+                        .filter(|p| p.starts_with(last))
+                        .map(|p| format!("{prefix}{cmd} {lead}{p}"))
+                        .collect();
+                }
                 Some(Arg::Optional(Pool::Providers)) => providers.to_vec(),
                 Some(Arg::Optional(Pool::Themes)) => themes.to_vec(),
-                Some(Arg::Word(w)) => vec![w.to_owned()],
+                Some(Arg::Word(w) | Arg::OptionalWord(w)) => vec![w.to_owned()],
                 _ => Vec::new(),
             };
             pool.into_iter().filter(|p| p.starts_with(arg.trim_start())).map(|p| format!("{prefix}{cmd} {p}")).collect()
@@ -293,18 +374,24 @@ mod tests {
         assert_eq!(parse("/redo"), Err(ParseError::Usage("/redo codegen")));
         assert_eq!(parse("/codegen now"), Err(ParseError::Usage("/codegen")));
         assert_eq!(parse("/frobnicate"), Err(ParseError::Unknown("/frobnicate".into())));
+        assert_eq!(parse("/plan"), Ok(SlashCommand::Plan { edit: false }));
+        assert_eq!(parse("/plan edit"), Ok(SlashCommand::Plan { edit: true }));
+        assert_eq!(parse("/plan show"), Err(ParseError::Usage("/plan [edit]")));
+        assert_eq!(parse("/edit pkg/a.py").unwrap().command(), Some(Command::EditBegin { path: "pkg/a.py".into() }));
+        assert_eq!(parse("/edit").unwrap().command(), None, "the front end edits its selected file");
         assert_eq!(parse("/"), Err(ParseError::Empty));
     }
 
     #[test]
     fn every_table_row_parses_to_its_command_and_maps_to_the_same_actor_command_everywhere() {
         for spec in TABLE {
-            let line = match spec.arg {
-                Arg::Word(w) => format!("/{} {w}", spec.names[0]),
-                _ => format!("/{}", spec.names[0]),
+            let (line, arg) = match spec.arg {
+                Arg::Word(w) => (format!("/{} {w}", spec.names[0]), None),
+                Arg::Rest(_) => (format!("/{} pkg/a.py", spec.names[0]), Some("pkg/a.py".to_owned())),
+                _ => (format!("/{}", spec.names[0]), None),
             };
             let parsed = parse(&line).unwrap();
-            assert_eq!(parsed, (spec.make)(None), "{line}");
+            assert_eq!(parsed, (spec.make)(arg), "{line}");
         }
         assert_eq!(
             parse("/accept").unwrap().command(),
@@ -315,12 +402,33 @@ mod tests {
     }
 
     #[test]
+    fn regen_takes_paths_a_flag_and_a_note_after_a_lone_dashdash() {
+        assert_eq!(
+            parse("/regen pkg/a.py pkg/b.py -- no annotations -- keep it short").unwrap().command(),
+            Some(Command::Regen {
+                paths: vec!["pkg/a.py".into(), "pkg/b.py".into()],
+                note: Some("no annotations -- keep it short".into()),
+                with_dependents: false,
+            })
+        );
+        assert_eq!(
+            parse("/regen --with-dependents pkg/a.py").unwrap().command(),
+            Some(Command::Regen { paths: vec!["pkg/a.py".into()], note: None, with_dependents: true })
+        );
+        assert_eq!(parse("/regen"), Err(ParseError::Usage("/regen PATH… [-- NOTE]")));
+        assert_eq!(parse("/regen -- only a note"), Err(ParseError::Usage("/regen PATH… [-- NOTE]")));
+        assert_eq!(parse("/regen --with-dependents"), Err(ParseError::Usage("/regen PATH… [-- NOTE]")));
+    }
+
+    #[test]
     fn completes_names_then_arguments() {
         let paths = vec!["pkg/a.py".to_owned(), "pkg/b.py".to_owned()];
         assert_eq!(complete("/co", &paths, &[], &[]), vec!["/codegen"]);
-        assert_eq!(complete("/re", &paths, &[], &[]), vec!["/redo", "/reject"]);
+        assert_eq!(complete("/re", &paths, &[], &[]), vec!["/redo", "/reject", "/regen"]);
         assert_eq!(complete("/diff pkg/b", &paths, &[], &[]), vec!["/diff pkg/b.py"]);
         assert_eq!(complete("/redo ", &paths, &[], &[]), vec!["/redo codegen"]);
         assert_eq!(complete("/theme l", &[], &[], &["dark".into(), "light".into()]), vec!["/theme light"]);
+        assert_eq!(complete("/regen pkg/a.py pkg/b", &paths, &[], &[]), vec!["/regen pkg/a.py pkg/b.py"]);
+        assert_eq!(complete("/plan e", &[], &[], &[]), vec!["/plan edit"]);
     }
 }

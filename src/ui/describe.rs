@@ -49,6 +49,8 @@ pub fn line(e: &Event) -> Option<String> {
             ),
             None => "regenerated; every new candidate equals the previous one, nothing changed".to_owned(),
         },
+        Event::EditReady { path, file, .. } => format!("editing {path} (a scratch copy: {})", file.display()),
+        Event::Edited { path, outcome } => edited(path, outcome),
         Event::Rediffed { report } => {
             format!("re-derived code/diff.patch: {} hunks in {} files", report.hunks, report.files)
         }
@@ -150,4 +152,24 @@ pub fn line(e: &Event) -> Option<String> {
             return None;
         }
     })
+}
+
+/// The line for an ended edit: unchanged and why, or what was archived, kept and found.
+fn edited(path: &str, outcome: &crate::review::edit::EditOutcome) -> String {
+    use crate::review::edit::EditOutcome;
+    match outcome {
+        EditOutcome::Unchanged { why } => format!("{path}: {why}"),
+        EditOutcome::Changed { archive, findings, installed } => {
+            let mut s = format!(
+                "{path}: edited; the previous candidate is in code/candidates/{archive}/; {} kept their review state, {} new; {} findings after re-validation",
+                installed.kept.len(),
+                installed.new.len(),
+                findings.len()
+            );
+            for r in findings.iter().take(5) {
+                s.push_str(&format!("\n    {}", crate::review::findings::describe(r)));
+            }
+            s
+        }
+    }
 }

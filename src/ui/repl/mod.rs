@@ -146,6 +146,10 @@ fn read_loop(
             accept(&mut editor, handle, &mut hl, &theme);
             continue;
         }
+        if let SlashCommand::Edit(Some(path)) = &cmd {
+            edit(handle, path);
+            continue;
+        }
         if let Some(c) = cmd.command() {
             handle.send(c);
             continue;
@@ -210,9 +214,16 @@ fn read_loop(
                     println!("{c:<18} {d}");
                 }
             }
+            SlashCommand::Plan { edit: false } => print_plan(handle),
+            SlashCommand::Plan { edit: true } => {
+                println!("/plan edit is a workbench command: edit the task's plan.files.json, then /plan checks it");
+            }
+            SlashCommand::Edit(None) => println!("usage: /edit PATH (a generated file; Tab completes)"),
             SlashCommand::Quit => break,
             // Sent to the actor above.
-            SlashCommand::Codegen
+            SlashCommand::Edit(Some(_))
+            | SlashCommand::Regen { .. }
+            | SlashCommand::Codegen
             | SlashCommand::RedoCodegen
             | SlashCommand::Cancel
             | SlashCommand::Accept
@@ -228,6 +239,54 @@ fn read_loop(
         }
         let _ = editor.save_history(h);
     }
+}
+
+/// `/plan`: the targets by wave, from the actor's answer to a snapshot (a plan that does not
+/// load prints its error as an event).
+fn print_plan(handle: &Handle) {
+    let answer = handle.request_blocking(Command::Snapshot);
+    let Some((title, files)) = answer.find(|e| match e {
+        Event::PlanLoaded { title, files } => Some((title.clone(), files.clone())),
+        _ => None,
+    }) else {
+        return;
+    };
+    println!("{title}");
+    let waves = files.iter().map(|f| f.wave).max().unwrap_or(0);
+    for w in 1..=waves {
+        println!("wave {w}:");
+        for f in files.iter().filter(|f| f.wave == w) {
+            println!("  {:<7} {}", f.action, f.path);
+        }
+    }
+}
+
+/// `/edit PATH`: the actor hands out a scratch copy, the editor runs on this (the line
+/// editor's) thread, which owns the terminal between prompts, and the actor re-validates and
+/// re-diffs; its events print the outcome.
+fn edit(handle: &Handle, path: &str) {
+    let editor = match crate::review::edit::editor_command(|k| std::env::var(k).ok()) {
+        Ok(e) => e,
+        Err(e) => {
+            println!("{e}");
+            return;
+        }
+    };
+    let begun = handle.request_blocking(Command::EditBegin { path: path.to_owned() });
+    let Some((file, deny)) = begun.find(|e| match e {
+        Event::EditReady { file, deny_env, .. } => Some((file.clone(), deny_env.clone())),
+        _ => None,
+    }) else {
+        return;
+    };
+    let editor_ok = match crate::review::edit::editor_process(&editor, &file, &deny).status() {
+        Ok(s) => s.success(),
+        Err(e) => {
+            println!("cannot start the editor `{}`: {e}", editor.join(" "));
+            false
+        }
+    };
+    handle.request_blocking(Command::EditFinish { path: path.to_owned(), editor_ok });
 }
 
 /// Asks the actor for fresh hunks (its answer to a snapshot; none when it refused, e.g. during

@@ -10,13 +10,3 @@ pub fn reject_with_reason(id: &str, reason: &str) -> Vec<Command> {
     let reason = Some(reason.trim()).filter(|r| !r.is_empty()).map(str::to_owned);
     vec![Command::MarkHunks(vec![Mark { id: id.to_owned(), accepted: false, reason }])]
 }
-
-/// The user edited `code/files/<path>` in the editor and the file changed.
-///
-/// Today: [`Command::Rediff`], which re-derives diff.patch from code/files (hunks the edit did
-/// not touch keep their ids, hence their states). To become: the engine's edit command, which
-/// also re-validates the file before re-diffing.
-pub fn file_edited(path: &str) -> Vec<Command> {
-    let _ = path;
-    vec![Command::Rediff]
-}

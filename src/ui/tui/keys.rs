@@ -9,6 +9,7 @@ use crate::orchestrator::Command;
 use crate::ui::commands::{self, SlashCommand};
 use crate::ui::tui::app::{App, Pane};
 use crate::ui::tui::cmdline::LineOutcome;
+use crate::ui::tui::review_state::Effect;
 use crate::ui::tui::theme::Theme;
 
 /// The keys, for `?` and the README.
@@ -250,9 +251,6 @@ impl App {
 
     /// Runs one command line; returns the commands for the actor.
     pub fn run_line(&mut self, line: &str) -> Vec<Command> {
-        if let Some(cmds) = self.local_command(line) {
-            return cmds;
-        }
         let cmd = match commands::parse(line) {
             Ok(c) => c,
             Err(e) => {
@@ -303,10 +301,17 @@ impl App {
                 }
                 Err(e) => self.log_line(e.to_string()),
             },
+            SlashCommand::Plan { edit: false } => self.review.effects.push(Effect::ShowPlan),
+            SlashCommand::Plan { edit: true } => self.review.effects.push(Effect::EditPlan),
+            SlashCommand::Edit(_) => match self.selected_path() {
+                Some(p) => return vec![Command::EditBegin { path: p.to_owned() }],
+                None => self.log_line("no file selected: /edit PATH"),
+            },
             SlashCommand::Help => self.help = true,
             SlashCommand::Quit => return self.quit(),
             // Sent to the actor above.
-            SlashCommand::Codegen
+            SlashCommand::Regen { .. }
+            | SlashCommand::Codegen
             | SlashCommand::RedoCodegen
             | SlashCommand::Cancel
             | SlashCommand::Accept

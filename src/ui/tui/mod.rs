@@ -195,7 +195,7 @@ where
             Stop::Quit => return Ok(()),
             Stop::Edit(job) => {
                 let j = job.clone();
-                let status = tokio::task::spawn_blocking(move || effects::run_editor(&j, &effects::editor()))
+                let status = tokio::task::spawn_blocking(move || effects::run_editor(&j))
                     .await
                     .unwrap_or_else(|e| Err(std::io::Error::other(e)));
                 send(handle, effects::finish_edit(app, &job, status));
@@ -240,7 +240,7 @@ pub async fn run(
                 let _ = mouse_capture(false);
                 ratatui::restore();
                 let j = job.clone();
-                let status = tokio::task::spawn_blocking(move || effects::run_editor(&j, &effects::editor()))
+                let status = tokio::task::spawn_blocking(move || effects::run_editor(&j))
                     .await
                     .unwrap_or_else(|e| Err(std::io::Error::other(e)));
                 if let Err(e) = resume(&mut terminal) {

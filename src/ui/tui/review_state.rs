@@ -30,9 +30,17 @@ pub enum Effect {
     SaveViewed,
     /// Read plan.md and plan.files.json and show the plan view.
     ShowPlan,
-    /// Suspend the terminal, open the editor on `code/files/<path>`, and ask for a re-diff when
-    /// the file changed.
-    EditFile(String),
+    /// Suspend the terminal and open the editor on the scratch copy the actor handed out for
+    /// `path` ([`crate::orchestrator::Event::EditReady`]); then tell the actor the editor exited
+    /// ([`crate::orchestrator::Command::EditFinish`]), which re-validates and re-diffs.
+    OpenEditor {
+        /// The target being edited.
+        path: String,
+        /// The scratch copy to open.
+        file: std::path::PathBuf,
+        /// Variable names to keep from the editor besides the built-in deny rules.
+        deny_env: Vec<String>,
+    },
     /// Suspend the terminal, open the editor on plan.files.json, then re-check the plan and
     /// show it (errors in place).
     EditPlan,

@@ -75,6 +75,11 @@ impl App {
                 self.review.mismatch = Some(Mismatch { files: files.clone(), suggestion: suggestion.clone() });
                 self.review.effects.push(Effect::ShowPlan);
             }
+            Event::EditReady { path, file, deny_env } => self.review.effects.push(Effect::OpenEditor {
+                path: path.clone(),
+                file: file.clone(),
+                deny_env: deny_env.clone(),
+            }),
             _ => {}
         }
     }
@@ -94,10 +99,7 @@ impl App {
             }
             KeyCode::Char('x') if self.focus == Pane::Diff => self.open_reason(),
             KeyCode::Char('e') if matches!(self.focus, Pane::Diff | Pane::Files) => match self.selected_path() {
-                Some(p) => {
-                    let p = p.to_owned();
-                    self.review.effects.push(Effect::EditFile(p));
-                }
+                Some(p) => return Some(vec![Command::EditBegin { path: p.to_owned() }]),
                 None => self.status = "no file to edit".into(),
             },
             _ => return None,

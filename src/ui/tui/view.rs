@@ -10,7 +10,6 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 use crate::ui::commands::{TABLE, help_lines};
 use crate::ui::tui::app::{App, Pane};
 use crate::ui::tui::keys::KEYS;
-use crate::ui::tui::local::LOCAL_COMMANDS;
 use crate::ui::tui::panes;
 use crate::ui::tui::theme::Theme;
 
@@ -73,7 +72,7 @@ fn draw_cmdline(app: &mut App, f: &mut Frame, area: Rect) {
 fn draw_help(app: &App, f: &mut Frame) {
     let area = f.area();
     let w = area.width.saturating_sub(4).min(96);
-    let h = area.height.saturating_sub(2).min((KEYS.len() + TABLE.len() + LOCAL_COMMANDS.len() + 5) as u16);
+    let h = area.height.saturating_sub(2).min((KEYS.len() + TABLE.len() + 5) as u16);
     let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     let mut lines = vec![Line::from(Span::styled("Keys", app.theme.title))];
     for (k, d) in KEYS {
@@ -83,7 +82,7 @@ fn draw_help(app: &App, f: &mut Frame) {
         ]));
     }
     lines.push(Line::from(Span::styled("Commands", app.theme.title)));
-    for (c, d) in help_lines().chain(LOCAL_COMMANDS.iter().copied()) {
+    for (c, d) in help_lines() {
         lines.push(Line::from(vec![
             Span::styled(format!("{c:<18}"), app.theme.accent),
             Span::styled(d, app.theme.text),
