@@ -94,8 +94,19 @@ fn codegen_apply_writes_through_the_accept_engine_and_stages_the_paths() {
     assert_eq!(fx.git(&["diff", "--name-only"]).trim(), "notes.txt", "the user's edit stays unstaged");
     assert!(std::fs::read(fx.task.diff_patch()).unwrap().is_empty(), "everything landed");
     assert!(fx.task.accepts_dir().join("1/accept.json").is_file(), "the apply can be undone");
-    let (code, _, err) = fx.cli(&["undo"]);
-    assert_eq!(code, 0, "{err}");
+    // Undo from the same user (the same HOME: the accept's journal is registered in its state dir).
+    let undo = Command::new(env!("CARGO_BIN_EXE_ai-tools"))
+        .args(["undo", "--repo"])
+        .arg(&fx.repo)
+        .arg("--task")
+        .arg(fx.task.root())
+        .env("AI_TOOLS_CONFIG", home.path().join("none.toml"))
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(undo.status.code(), Some(0), "{}", String::from_utf8_lossy(&undo.stderr));
     assert_eq!(fx.text("app.py"), "def main():\n    print('old')\n");
     assert_eq!(fx.git(&["diff", "--cached", "--name-only"]).trim(), "", "undo unstages what --apply staged");
 }

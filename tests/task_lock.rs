@@ -91,7 +91,8 @@ fn disagreements(task: &TaskDir, repo: &Path) -> Vec<String> {
             bad.push(format!("state.json's base for {path} is {:?}, the tree holds {tree:?}", entry.blob));
         }
     }
-    let records = journal::records(task).unwrap();
+    // The binary registered its journals under the repo's state dir, not this process's.
+    let records = journal::all_records(task).unwrap();
     let mut want: BTreeMap<String, u32> = BTreeMap::new();
     let mut newest: BTreeMap<String, (u32, Option<String>)> = BTreeMap::new();
     for r in &records {

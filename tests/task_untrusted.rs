@@ -195,3 +195,78 @@ fn cleanup_deletes_only_what_ai_tools_wrote() {
     assert!(!accepts.join(".tmp-3-99999").exists(), "its own scratch is still cleaned");
     assert_eq!(fx.text("a.txt"), "a2\n");
 }
+
+#[test]
+fn accept_lands_only_what_code_files_holds_whatever_diff_patch_says() {
+    let fx = support::Fx::plain();
+    fx.write("a.txt", "a1\n");
+    fx.generate(&[("a.txt", Some("a2\n"))]);
+    let patch_path = fx.task.root().join("code/diff.patch");
+    let honest = std::fs::read_to_string(&patch_path).unwrap();
+    let accept = || ai_tools::review::accept(&fx.task, &fx.repo, &ai_tools::review::AcceptOptions::default());
+
+    // A hunk whose new side is not code/files/: refused whole, nothing written.
+    std::fs::write(&patch_path, honest.replace("+a2", "+evil")).unwrap();
+    let err = accept().unwrap_err();
+    assert!(err.to_string().contains("does not match code/files/ for a.txt"), "{err}");
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(fx.text("a.txt"), "a1\n");
+
+    // A section the run never derived: an executable in .venv/bin with mode 777.
+    let body = b"echo pwned\n";
+    let blob = ai_tools::codegen::diff::git_blob_id(body);
+    let planted = format!(
+        "diff --git a/.venv/bin/ruff b/.venv/bin/ruff\nnew file mode 100777\nindex 0000000000000000000000000000000000000000..{blob}\n--- /dev/null\n+++ b/.venv/bin/ruff\n@@ -0,0 +1 @@\n+echo pwned\n"
+    );
+    std::fs::write(&patch_path, format!("{planted}{honest}")).unwrap();
+    let err = accept().unwrap_err();
+    assert!(err.to_string().contains(".venv/bin/ruff"), "{err}");
+    assert!(fx.read(".venv/bin/ruff").is_none());
+    assert_eq!(fx.text("a.txt"), "a1\n");
+
+    // The honest patch still lands.
+    std::fs::write(&patch_path, &honest).unwrap();
+    accept().unwrap();
+    assert_eq!(fx.text("a.txt"), "a2\n");
+}
+
+#[test]
+fn a_cloned_accept_journal_is_never_replayed_or_undone() {
+    let fx = support::Fx::plain();
+    fx.write("README", "mine\n");
+    fx.generate(&[("a.txt", Some("a2\n"))]);
+    // A clone ships a "crashed" accept: recovery would restore .envrc from its snapshot and
+    // delete README (its `after`).
+    let rec = fx.task.accepts_dir().join("1");
+    std::fs::create_dir_all(rec.join("before")).unwrap();
+    std::fs::write(rec.join("before/.envrc"), "echo evil\n").unwrap();
+    let blob = |b: &[u8]| ai_tools::codegen::diff::git_blob_id(b);
+    let record = serde_json::json!({
+        "version": 1, "number": 1, "status": "pending", "at": "2026-01-01T00:00:00Z",
+        "files": [
+            {"path": ".envrc", "before": {"blob": blob(b"echo evil\n"), "mode": 420}, "after": null, "drifted": false},
+            {"path": "README", "before": null, "after": {"blob": blob(b"mine\n"), "mode": 420}, "drifted": false}
+        ],
+        "hunks": [], "staged": false
+    });
+    std::fs::write(rec.join("accept.json"), serde_json::to_vec(&record).unwrap()).unwrap();
+    // Reading the review view (what `ai-tools hunks` and the workbench do) replays nothing.
+    ai_tools::review::snapshot(&fx.task, &fx.repo).unwrap();
+    assert!(fx.read(".envrc").is_none());
+    assert_eq!(fx.text("README"), "mine\n");
+    // The same record marked done cannot be undone, and is not listed.
+    let mut record = record;
+    record["status"] = "done".into();
+    std::fs::write(rec.join("accept.json"), serde_json::to_vec(&record).unwrap()).unwrap();
+    assert!(ai_tools::review::accepts(&fx.task).unwrap().is_empty());
+    assert!(ai_tools::review::undo(&fx.task, &fx.repo).is_err());
+    assert!(fx.read(".envrc").is_none());
+    assert_eq!(fx.text("README"), "mine\n");
+    // An accept made here gets the next number and can be undone as usual.
+    let report = ai_tools::review::accept(&fx.task, &fx.repo, &ai_tools::review::AcceptOptions::default()).unwrap();
+    assert_eq!(report.accept, Some(2));
+    assert_eq!(fx.text("a.txt"), "a2\n");
+    ai_tools::review::undo(&fx.task, &fx.repo).unwrap();
+    assert!(fx.read("a.txt").is_none());
+    assert!(fx.read(".envrc").is_none());
+}

@@ -199,6 +199,7 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
     let _lock = crate::review::lock(task)?;
     let recovered = undo::recover_locked(task, repo)?;
     let patch = load_patch(task)?;
+    crate::review::provenance::check(task, repo, &patch)?;
     let mut st = TaskState::load(task)?;
     let git = if opts.commit || opts.stage { Git::discover(repo) } else { None };
     if opts.commit && git.is_none() {
@@ -253,10 +254,11 @@ pub fn accept(task: &TaskDir, repo: &Path, opts: &AcceptOptions) -> Result<Accep
         hunks: plans.iter().flat_map(|p| p.hunks.iter().cloned()).collect(),
         commit: None,
         staged: false,
+        nonce: None,
     };
     let befores: Vec<(&RelPath, &Content)> =
         plans.iter().filter(|p| p.writes()).filter_map(|p| p.before.as_ref().map(|c| (&p.path, c))).collect();
-    journal::begin(task, &rec, &befores)?;
+    journal::begin(task, &mut rec, &befores)?;
 
     let rd = match land(task, repo, &tree, &plans, &patch, &mut st, &mut rec) {
         Ok(rd) => rd,

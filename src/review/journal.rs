@@ -34,8 +34,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::review::ReviewError;
 use crate::review::tree::Content;
+use crate::review::{ReviewError, owner};
 use crate::task::fsio::{self, SafeDir};
 use crate::task::relpath::RelPath;
 use crate::task::{TaskDir, ids};
@@ -115,6 +115,11 @@ pub struct AcceptRecord {
     /// Its paths were staged (aggressive mode); undo unstages them.
     #[serde(default)]
     pub staged: bool,
+    /// The random nonce registered for it in the user's state dir ([`crate::review::owner`]);
+    /// set by [`begin`]. A record without a registered nonce is not this machine's and is
+    /// ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReviewError + '_ {
@@ -135,6 +140,15 @@ fn record_dir(task: &TaskDir, n: u32) -> Result<PathBuf, ReviewError> {
 /// # Errors
 /// [`ReviewError::Journal`] for an unreadable directory or record.
 pub fn records(task: &TaskDir) -> Result<Vec<AcceptRecord>, ReviewError> {
+    Ok(all_records(task)?.into_iter().filter(|r| owner::owned(task, r.nonce.as_deref())).collect())
+}
+
+/// Every record on disk, this machine's or not (for numbering and diagnostics: never replay
+/// or undo from this list, see [`crate::review::owner`]).
+///
+/// # Errors
+/// As [`records`].
+pub fn all_records(task: &TaskDir) -> Result<Vec<AcceptRecord>, ReviewError> {
     let dir = accepts_path(task, "")?;
     let entries = match fs::read_dir(&dir) {
         Ok(e) => e,
@@ -168,14 +182,16 @@ pub fn records(task: &TaskDir) -> Result<Vec<AcceptRecord>, ReviewError> {
 /// # Errors
 /// As [`records`].
 pub fn next_number(task: &TaskDir) -> Result<u32, ReviewError> {
-    Ok(records(task)?.last().map_or(1, |r| r.number + 1))
+    Ok(all_records(task)?.last().map_or(1, |r| r.number + 1))
 }
 
-/// Publishes `rec` (status pending) with the `before` snapshots of its files.
+/// Publishes `rec` (status pending) with the `before` snapshots of its files, after giving it a
+/// nonce registered in the user's state dir ([`crate::review::owner::register`]).
 ///
 /// # Errors
 /// [`ReviewError::Journal`]; nothing is published then.
-pub fn begin(task: &TaskDir, rec: &AcceptRecord, befores: &[(&RelPath, &Content)]) -> Result<(), ReviewError> {
+pub fn begin(task: &TaskDir, rec: &mut AcceptRecord, befores: &[(&RelPath, &Content)]) -> Result<(), ReviewError> {
+    rec.nonce = Some(owner::register(task)?);
     let accepts = accepts_path(task, "")?;
     let tmp = accepts_path(task, &format!(".tmp-{}-{}", rec.number, std::process::id()))?;
     if tmp.exists() {

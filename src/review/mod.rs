@@ -49,7 +49,9 @@ pub mod git;
 pub mod history;
 pub mod journal;
 pub mod merge;
+pub mod owner;
 pub mod patchset;
+pub mod provenance;
 pub mod rediff;
 pub mod regen;
 pub mod tree;
@@ -141,6 +143,16 @@ pub enum ReviewError {
         /// Its snapshot directory.
         dir: PathBuf,
     },
+    /// code/diff.patch does not match what it is derived from ([`provenance`]).
+    #[error(
+        "code/diff.patch does not match code/files/ for {path}: {why}; nothing was applied. Re-derive it with `ai-tools hunks --rediff` and review again"
+    )]
+    NotDerived {
+        /// The file section that does not match.
+        path: String,
+        /// What does not match.
+        why: String,
+    },
     /// The accept journal is unreadable.
     #[error("accept journal {}: {message}", path.display())]
     Journal {
@@ -173,6 +185,7 @@ impl ReviewError {
             | ReviewError::NothingToUndo(_)
             | ReviewError::Task(TaskError::Unsafe { .. } | TaskError::BadId { .. })
             | ReviewError::BadReason(_)
+            | ReviewError::NotDerived { .. }
             | ReviewError::UnknownAccept(_)
             | ReviewError::State(StateError::Corrupt { .. }) => 2,
             ReviewError::UndoRefused { .. } => EXIT_DRIFT,
