@@ -445,12 +445,13 @@ mod tests {
         let repo = t.path().join("repo.toml");
         std::fs::write(
             &user,
-            "concurrency = 2\n[providers.fast]\nkind = \"openai\"\nmodel = \"a\"\nbase_url = \"http://x\"\n",
+            "concurrency = 2\n[providers.fast]\nkind = \"openai\"\nmodel = \"a\"\nbase_url = \"http://x\"\n[roles]\ncodegen = [\"fast\"]\n",
         )
         .unwrap();
-        std::fs::write(&repo, "[providers.fast]\nmodel = \"b\"\n[roles]\ncodegen = [\"fast\"]\n").unwrap();
+        std::fs::write(&repo, "temperature = 0.5\n[providers.fast]\nmodel = \"b\"\n").unwrap();
         let (c, s) = load(Some(&user), Some(&repo)).unwrap();
         assert_eq!(c.concurrency, 2);
+        assert_eq!(c.temperature, Some(0.5));
         let p = &c.providers["fast"];
         assert_eq!((p.model.as_deref(), p.base_url.as_deref()), (Some("b"), Some("http://x")));
         assert_eq!(c.roles["codegen"], vec!["fast"]);

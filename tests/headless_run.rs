@@ -41,7 +41,7 @@ async fn headless_run_writes_both_run_logs_and_resumes() {
     let repo = t.path();
     write(repo, "tsconfig.json", TSCONFIG);
     write(repo, "app/__init__.py", "");
-    write(repo, ".ai-tools.toml", "[retry]\nmax_retries = 0\n");
+    write(repo, "no-user-config.toml", "[retry]\nmax_retries = 0\n");
     let task = common::plan(
         repo,
         &[

@@ -56,7 +56,8 @@ fn ai_tools(root: &Path, args: &[&str]) -> Command {
 fn small_repo(root: &Path) {
     write(root, "calc/__init__.py", "");
     write(root, "calc/ops.py", "def add(a, b):\n    return a + b\n");
-    write(root, ".ai-tools.toml", "temperature = 0.0\nmax_tokens = 120\n");
+    // The user's own config (a repo file may not set what a run costs without trust).
+    write(root, "no-user-config.toml", "temperature = 0.0\nmax_tokens = 120\n");
     write(
         root,
         ".ai-tools/tasks/sub/planning/plan.md",

@@ -250,11 +250,11 @@ fn an_edit_re_diffs_and_untouched_hunks_keep_their_states() {
     // A failed editor changes nothing, even when it wrote the file.
     let s = edit::begin(&fx.task, "a.py").unwrap();
     std::fs::write(s.file(), "garbage\n").unwrap();
-    let out = rt.block_on(s.finish(&fx.repo, &validate_on(), false)).unwrap();
+    let out = rt.block_on(s.finish(&fx.repo, &validate_on(), &Default::default(), false)).unwrap();
     assert!(matches!(out, EditOutcome::Unchanged { .. }));
     // So does one that leaves the bytes as they were.
     let s = edit::begin(&fx.task, "a.py").unwrap();
-    let out = rt.block_on(s.finish(&fx.repo, &validate_on(), true)).unwrap();
+    let out = rt.block_on(s.finish(&fx.repo, &validate_on(), &Default::default(), true)).unwrap();
     assert!(matches!(out, EditOutcome::Unchanged { .. }));
     assert_eq!(std::fs::read_to_string(fx.task.files_dir().join("a.py")).unwrap(), new);
     assert_eq!(fx.ids("a.py"), ids);
@@ -264,7 +264,7 @@ fn an_edit_re_diffs_and_untouched_hunks_keep_their_states() {
     assert_ne!(s.file(), fx.task.files_dir().join("a.py"), "the editor never opens code/files itself");
     std::fs::write(s.file(), swap(&new, 5, "FIVE = 5")).unwrap();
     let scratch = s.file().to_path_buf();
-    let out = rt.block_on(s.finish(&fx.repo, &validate_on(), true)).unwrap();
+    let out = rt.block_on(s.finish(&fx.repo, &validate_on(), &Default::default(), true)).unwrap();
     let EditOutcome::Changed { archive, installed, .. } = out else { panic!("{out:?}") };
     assert!(!scratch.exists(), "the scratch copy is removed");
     assert_eq!(installed.kept, vec![ids[1].clone()]);
@@ -292,7 +292,7 @@ fn an_edit_that_breaks_the_file_is_re_validated_and_held() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let s = edit::begin(&fx.task, "a.py").unwrap();
     std::fs::write(s.file(), swap(&new, 5, "def (:")).unwrap();
-    let out = rt.block_on(s.finish(&fx.repo, &validate_on(), true)).unwrap();
+    let out = rt.block_on(s.finish(&fx.repo, &validate_on(), &Default::default(), true)).unwrap();
     let EditOutcome::Changed { findings, .. } = out else { panic!("{out:?}") };
     assert!(findings.iter().any(|f| f.category == Category::Syntax && f.line == 5), "{findings:?}");
     let files = fx.hunks();

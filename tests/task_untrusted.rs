@@ -270,3 +270,22 @@ fn a_cloned_accept_journal_is_never_replayed_or_undone() {
     assert!(fx.read("a.txt").is_none());
     assert!(fx.read(".envrc").is_none());
 }
+
+#[test]
+fn a_symlinked_candidates_dir_gets_no_archive() {
+    let fx = support::Fx::plain();
+    fx.write("a.txt", "a1\n");
+    fx.generate(&[("a.txt", Some("a2\n"))]);
+    let (outside, before) = outside_with_file();
+    std::os::unix::fs::symlink(outside.path(), fx.task.code_dir().join("candidates")).unwrap();
+    let err = ai_tools::review::candidate::archive(
+        &fx.task,
+        ai_tools::review::candidate::CandidateKind::Edit,
+        &[ai_tools::task::relpath::RelPath::new("a.txt").unwrap()],
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("symlink"), "{err}");
+    assert_eq!(listing(outside.path()), before, "nothing written outside the task");
+    assert!(ai_tools::review::candidate::records(&fx.task).is_empty(), "nothing read through it");
+}

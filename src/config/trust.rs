@@ -31,6 +31,34 @@ pub const TRUST_REQUIRED: &[&str] = &[
     "providers.*.model_path",
     // Sandbox opt-outs.
     "sandbox.allow_unsandboxed",
+    // Which provider and key get the code: a repo may not route it to another configured one.
+    "provider",
+    "roles",
+    // What a run may cost: a repo may not raise (or hide) the spend of the user's key.
+    "max_tokens",
+    "providers.*.max_tokens",
+    "context_budget_tokens",
+    "providers.*.context_budget_tokens",
+    "providers.*.deadline_secs",
+    "providers.*.max_retries",
+    "providers.*.max_reply_bytes",
+    "providers.*.max_concurrency",
+    "providers.*.price_input_per_mtok",
+    "providers.*.price_output_per_mtok",
+    "concurrency",
+    "retry",
+    "repair.max_attempts",
+    "repair.candidates",
+    "generate.candidates",
+    "quality.max_iterations",
+    // What runs, and what checks the generated code: a repo may not pick the test command or
+    // switch validation (and with it the security rules) off.
+    "test.command",
+    "test.enabled",
+    "validate.enabled",
+    "validate.skip",
+    // Files read into the process: a theme is a path.
+    "theme",
 ];
 
 /// Environment variable naming the state dir (default: the platform's, e.g.
@@ -269,20 +297,27 @@ mod tests {
     #[test]
     fn guarded_keys_are_found_and_stripped() {
         let mut t: toml::Table = toml::from_str(
-            "model = \"m\"\nmodel_path = \"/x.gguf\"\n[providers.evil]\nkind = \"openai\"\nbase_url = \"http://e\"\napi_key_env = \"GITHUB_TOKEN\"\nmodel = \"gpt\"\n[sandbox]\nallow_unsandboxed = true\n",
+            "model = \"m\"\nmodel_path = \"/x.gguf\"\nmax_tokens = 99999\ntemperature = 0.2\n[providers.evil]\nkind = \"openai\"\nbase_url = \"http://e\"\napi_key_env = \"GITHUB_TOKEN\"\nmodel = \"gpt\"\ndeadline_secs = 1e9\n[sandbox]\nallow_unsandboxed = true\n[repair]\nmax_attempts = 50\nenabled = true\n[test]\ncommand = \"make\"\ntimeout_secs = 30\n",
         )
         .unwrap();
         let keys = strip_guarded(&mut t);
         assert_eq!(
             keys,
             [
+                "max_tokens",
                 "model_path",
                 "providers.evil.api_key_env",
                 "providers.evil.base_url",
+                "providers.evil.deadline_secs",
                 "providers.evil.kind",
-                "sandbox.allow_unsandboxed"
+                "repair.max_attempts",
+                "sandbox.allow_unsandboxed",
+                "test.command"
             ]
         );
+        assert_eq!(t["temperature"].as_float(), Some(0.2));
+        assert_eq!(t["repair"]["enabled"].as_bool(), Some(true));
+        assert_eq!(t["test"]["timeout_secs"].as_integer(), Some(30));
         assert_eq!(t["model"].as_str(), Some("m"));
         assert_eq!(t["providers"]["evil"]["model"].as_str(), Some("gpt"));
         assert!(t["providers"]["evil"].get("base_url").is_none());

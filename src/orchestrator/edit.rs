@@ -15,6 +15,7 @@ use crate::orchestrator::bus::EventBus;
 use crate::orchestrator::events::{Answer, Event};
 use crate::review::edit::{self, EditOutcome, EditSession};
 use crate::review::{self, ReviewError};
+use crate::sandbox::SandboxConfig;
 use crate::task::TaskDir;
 
 /// The edits in progress, by target path as the front end named it.
@@ -49,13 +50,14 @@ impl Edits {
         }
     }
 
-    /// Finishes the edit of `path` after its editor exited (`editor_ok`: status 0): answers
+    /// Finishes the edit of `path` after its editor exited (`editor_ok`: status 0), validating
+    /// with the run's settings (`validate`, `sandbox`): answers
     /// [`Event::Edited`], then the new diff and review view when the candidate changed.
     pub(crate) async fn finish(
         &mut self,
         task: &TaskDir,
         repo: &Path,
-        validate: &ValidateConfig,
+        (validate, sandbox): (&ValidateConfig, &SandboxConfig),
         bus: &EventBus,
         path: &str,
         editor_ok: bool,
@@ -64,7 +66,7 @@ impl Edits {
             let e = ReviewError::UnknownFiles(format!("`{path}` (no edit of it is open: start one with /edit {path})"));
             return refuse(bus, &e);
         };
-        let outcome = match session.finish(repo, validate, editor_ok).await {
+        let outcome = match session.finish(repo, validate, sandbox, editor_ok).await {
             Ok(o) => o,
             Err(e) => return refuse(bus, &e),
         };

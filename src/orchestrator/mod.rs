@@ -108,6 +108,7 @@ impl Session {
             generate: r.generate,
             validate: r.validate,
             repair: r.repair,
+            sandbox: r.sandbox,
         }
     }
 }
@@ -365,7 +366,11 @@ impl Actor {
                     return true;
                 }
                 let s = &self.session;
-                let a = self.edits.finish(&s.task, &s.repo, &s.config.validate, &self.bus, &path, editor_ok).await;
+                let (validate, sandbox) = {
+                    let r = s.run_settings();
+                    (r.validate, r.sandbox)
+                };
+                let a = self.edits.finish(&s.task, &s.repo, (&validate, &sandbox), &self.bus, &path, editor_ok).await;
                 answer(reply, a);
             }
             Command::Shutdown => {

@@ -83,14 +83,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReviewError + '_ {
     move |e| ReviewError::Write(WriteError::Io { path: path.to_path_buf(), source: e })
 }
 
-/// `code/candidates/`.
-pub fn candidates_dir(task: &TaskDir) -> PathBuf {
-    task.code_dir().join("candidates")
+/// `code/candidates/`, checked: no component of it may be a symlink (a cloned task could point
+/// it anywhere), so archives are never written or read through one.
+///
+/// # Errors
+/// [`ReviewError::Task`] for a symlinked component.
+pub fn candidates_dir(task: &TaskDir) -> Result<PathBuf, ReviewError> {
+    Ok(task.checked("code/candidates")?)
 }
 
 /// Every archive record, ascending by number (unreadable ones are skipped).
 pub fn records(task: &TaskDir) -> Vec<CandidateRecord> {
-    let mut out: Vec<CandidateRecord> = fs::read_dir(candidates_dir(task))
+    let Ok(root) = candidates_dir(task) else { return Vec::new() };
+    let mut out: Vec<CandidateRecord> = fs::read_dir(root)
         .into_iter()
         .flatten()
         .flatten()
@@ -115,7 +120,7 @@ pub fn archive(
     paths: &[RelPath],
     note: Option<&str>,
 ) -> Result<CandidateRecord, ReviewError> {
-    let root = candidates_dir(task);
+    let root = candidates_dir(task)?;
     fs::create_dir_all(&root).map_err(io(&root))?;
     let number = records(task).last().map_or(1, |r| r.number + 1).max(next_free(&root));
     let st = TaskState::load(task)?;
@@ -180,7 +185,7 @@ fn next_free(root: &Path) -> u32 {
 /// Read errors.
 pub fn previous(task: &TaskDir, path: &RelPath) -> Result<Option<(u32, Vec<u8>)>, ReviewError> {
     for rec in records(task).iter().rev().filter(|r| r.paths.contains(path)) {
-        let dir = SafeDir::new(candidates_dir(task).join(rec.number.to_string()).join("files"));
+        let dir = SafeDir::new(candidates_dir(task)?.join(rec.number.to_string()).join("files"));
         if let Some(bytes) = dir.read(path)? {
             return Ok(Some((rec.number, bytes)));
         }

@@ -155,6 +155,7 @@ impl EditSession {
         self,
         repo: &Path,
         validate: &ValidateConfig,
+        sandbox: &crate::sandbox::SandboxConfig,
         editor_ok: bool,
     ) -> Result<EditOutcome, ReviewError> {
         if !editor_ok {
@@ -169,7 +170,7 @@ impl EditSession {
             return Ok(EditOutcome::Unchanged { why: "the file is unchanged".into() });
         }
         let new = vec![(self.path.clone(), after)];
-        let checked = verify::validate(repo, &self.task, validate, &new, "edit").await?;
+        let checked = verify::validate(repo, &self.task, validate, sandbox, &new, "edit").await?;
         let validated = checked.map(|c| c.files).unwrap_or_default();
         let findings =
             validated.iter().find(|(p, _, _)| p == &self.path).map(|(_, _, f)| f.clone()).unwrap_or_default();

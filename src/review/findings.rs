@@ -57,7 +57,9 @@ impl FindingsFile {
     /// unreadable, an empty one for `run_id`).
     pub fn load(task: &TaskDir, run_id: &str) -> Self {
         let fresh = || Self { run_id: run_id.to_owned(), files: BTreeMap::new() };
-        let Ok(bytes) = std::fs::read(task.code_dir().join(FILE)) else { return fresh() };
+        // Never read through a symlink (a cloned task could point it anywhere).
+        let Ok(path) = task.checked(&format!("code/{FILE}")) else { return fresh() };
+        let Ok(bytes) = std::fs::read(path) else { return fresh() };
         match serde_json::from_slice::<Self>(&bytes) {
             Ok(mut f) if f.run_id == run_id => {
                 f.files.retain(|p, _| RelPath::new(p).is_ok());

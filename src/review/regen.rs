@@ -22,7 +22,7 @@
 //! tree is never touched.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -58,6 +58,8 @@ pub struct RegenSettings {
     pub validate: ValidateConfig,
     /// Repair settings.
     pub repair: RepairConfig,
+    /// The sandbox re-validation runs in (the user's `[sandbox]`, as in a run).
+    pub sandbox: crate::sandbox::SandboxConfig,
 }
 
 /// What to regenerate.
@@ -403,7 +405,7 @@ async fn verify_and_repair(
         .collect();
     let mut attempts = BTreeMap::new();
     let s = &ctx.settings;
-    let Some(checked) = verify::validate(ctx.repo, ctx.task, &s.validate, &new, "regen").await? else {
+    let Some(checked) = verify::validate(ctx.repo, ctx.task, &s.validate, &s.sandbox, &new, "regen").await? else {
         return Ok((new, Vec::new(), attempts));
     };
     (ctx.progress)(RegenProgress::Validated { findings: checked.validation.reports.len() });
@@ -457,7 +459,7 @@ async fn verify_and_repair(
     if !repaired_any {
         return Ok((new, checked.files, attempts));
     }
-    let again = verify::validate(ctx.repo, ctx.task, &s.validate, &new, "repair").await?;
+    let again = verify::validate(ctx.repo, ctx.task, &s.validate, &s.sandbox, &new, "repair").await?;
     Ok((new, again.map(|c| c.files).unwrap_or_default(), attempts))
 }
 
@@ -507,9 +509,4 @@ fn resolve_targets(task: &TaskDir, plan: &Plan, req: &RegenRequest) -> Result<Ve
         .filter(|p| all.contains(p) && ok(p))
         .map(|p| (p.clone(), !named.contains(&p)))
         .collect())
-}
-
-/// Where [`regenerate`] keeps the previous candidates: `code/candidates/`.
-pub fn archive_dir(task: &TaskDir) -> PathBuf {
-    candidate::candidates_dir(task)
 }

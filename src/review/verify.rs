@@ -14,6 +14,7 @@ use crate::config::ValidateConfig;
 use crate::plan::Action;
 use crate::report::ValidationReport;
 use crate::review::ReviewError;
+use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::task::TaskDir;
 use crate::task::fsio::SafeDir;
 use crate::task::relpath::RelPath;
@@ -33,7 +34,8 @@ pub struct Checked {
 }
 
 /// Validates the task's targets with `new` (`(path, bytes)`) overlaid; `None` when validation
-/// is disabled. `step` names the findings' step (`regen`, `edit`).
+/// is disabled. `step` names the findings' step (`regen`, `edit`). The validators run through
+/// the sandbox `sandbox` (the user's `[sandbox]` settings, as in a run).
 ///
 /// # Errors
 /// [`ReviewError::Validation`] when the manifest is missing or the shadow tree cannot be built;
@@ -42,6 +44,7 @@ pub async fn validate(
     repo: &Path,
     task: &TaskDir,
     cfg: &ValidateConfig,
+    sandbox: &SandboxConfig,
     new: &[(RelPath, Vec<u8>)],
     step: &str,
 ) -> Result<Option<Checked>, ReviewError> {
@@ -52,7 +55,7 @@ pub async fn validate(
         .ok_or_else(|| ReviewError::Validation("code/manifest.json is missing; run codegen first".into()))?;
     let targets: Vec<RelPath> =
         manifest.files.iter().filter(|e| e.action != Action::Delete).map(|e| e.path.clone()).collect();
-    let validators = Validators::discover(repo, cfg, &targets);
+    let validators = Validators::discover_with(repo, cfg, &targets, Sandbox::detect(sandbox));
     let (r, files_dir, m): (PathBuf, PathBuf, Manifest) = (repo.to_path_buf(), task.files_dir(), manifest);
     let overlay = new.to_vec();
     let shadow = tokio::task::spawn_blocking(move || -> Result<ShadowTree, String> {

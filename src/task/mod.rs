@@ -214,6 +214,7 @@ pub const LAYOUT: &[&str] = &[
     "code/diff.patch",
     "code/base",
     "code/archive",
+    "code/candidates",
     "state.json",
     "logs",
     "logs/provider",
