@@ -198,7 +198,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let repo = resolve_repo(&common)?;
             let t = locate_task(&repo, &common)?;
             let md = ai_tools::runlog::read_markdown(&t, run_id.as_deref()).map_err(|e| bad_input(e.to_string()))?;
-            print!("{md}");
+            print!("{}", ai_tools::ui::visible::visible(&md));
             Ok(0)
         }
         Some(Cmd::Hunks(a)) => with_actor(session(&common)?, |h| async move { review::hunks(&h, &a).await }),

@@ -5,8 +5,13 @@
 use crate::orchestrator::Event;
 use crate::orchestrator::events::{ValidationWhen, wire_name};
 
-/// The line for `e`.
+/// The line for `e`, its control characters made visible ([`crate::ui::visible`]: paths,
+/// findings and errors carry model and repo text).
 pub fn line(e: &Event) -> Option<String> {
+    raw_line(e).map(|l| crate::ui::visible::visible(&l).into_owned())
+}
+
+fn raw_line(e: &Event) -> Option<String> {
     Some(match e {
         Event::RunStarted { run_id, providers, model, files, waves, .. } => {
             format!("codegen run {run_id}: {files} files in {waves} waves via {} ({model})", providers.join(" → "))

@@ -10,3 +10,4 @@ pub mod describe;
 pub mod headless;
 pub mod repl;
 pub mod tui;
+pub mod visible;

@@ -51,7 +51,9 @@ pub fn paint(text: &str, style: Style) -> String {
     }
     codes.extend(style.fg.and_then(|c| sgr_color(c, true)));
     codes.extend(style.bg.and_then(|c| sgr_color(c, false)));
-    if codes.is_empty() { text.to_owned() } else { format!("\x1b[{}m{text}\x1b[0m", codes.join(";")) }
+    // The text is untrusted (diff lines, findings): its control characters are shown, not sent.
+    let text = crate::ui::visible::visible(text);
+    if codes.is_empty() { text.into_owned() } else { format!("\x1b[{}m{text}\x1b[0m", codes.join(";")) }
 }
 
 /// The line for an event, colored for failures when `color`.
