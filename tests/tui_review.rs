@@ -122,6 +122,33 @@ fn plan_view_at_80x24_and_160x48() {
 }
 
 #[test]
+fn changes_view_shows_the_diff_of_candidates_at_80x24_and_160x48() {
+    let mut a = reviewed();
+    a.select(0);
+    // c (and /changes) asks the actor for the diff of candidates of the selected file.
+    assert_eq!(a.on_key(ch('c')), vec![Command::CandidateDiff { path: "calc/ops.py".into() }]);
+    a.on_key(ch('/'));
+    assert_eq!(type_line(&mut a, "changes"), vec![Command::CandidateDiff { path: "calc/ops.py".into() }]);
+    // The actor's answer: previous candidate → current one, archived in code/candidates/2/.
+    let prev = OPS_NEW.replace(", 2))", ", 3))");
+    let file = diff_files(&[("calc/ops.py", Some(&prev), Some(OPS_NEW))], &[]).remove(0);
+    let diff = ai_tools::review::candidate::CandidateDiff { archive: 2, file: Some(file) };
+    a.on_event(&Event::CandidateDiffed { path: "calc/ops.py".into(), diff: Some(diff) });
+    let v = a.review.changes.as_ref().expect("the changes view opens");
+    assert!(v.rows.iter().any(|(_, t)| t.contains(", 3))")) && v.rows.iter().any(|(_, t)| t.contains(", 2))")));
+    insta::assert_snapshot!("changes_view_80x24", render(&mut a, 80, 24).backend());
+    insta::assert_snapshot!("changes_view_160x48", render(&mut a, 160, 48).backend());
+    // Keys go to the view while it is open; Esc closes it.
+    assert!(a.on_key(ch(' ')).is_empty(), "Space scrolls the view, it toggles no hunk");
+    a.on_key(key(KeyCode::Esc));
+    assert!(a.review.changes.is_none());
+    // A file never regenerated: nothing opens, the log says why.
+    a.on_event(&Event::CandidateDiffed { path: "calc/ops.py".into(), diff: None });
+    assert!(a.review.changes.is_none());
+    assert!(a.status.contains("no previous candidate"), "{}", a.status);
+}
+
+#[test]
 fn plan_errors_show_in_place_with_their_location() {
     let (d, task) = planned();
     std::fs::write(task.plan_files_json(), "{\"files\": [\n  {\"path\": \"a.py\", \"action\": \"rename\"}\n]}")

@@ -87,6 +87,14 @@ pub enum Command {
         /// Also regenerate the targets that depend on the named ones.
         with_dependents: bool,
     },
+    /// The diff of candidates for a target: its previous candidate (the newest archived by a
+    /// regeneration or an edit) against the current one in `code/files/` — not against the
+    /// working tree — so a reviewer sees whether the feedback landed. Answered with
+    /// [`Event::CandidateDiffed`].
+    CandidateDiff {
+        /// Target path (repo-relative).
+        path: String,
+    },
     /// Start editing a generated target by hand ([`crate::review::edit`]): the actor copies
     /// `code/files/<path>` to a scratch copy under the task and answers [`Event::EditReady`]
     /// with the file the front end opens in `$VISUAL`/`$EDITOR` (never `code/files/` itself).
@@ -383,6 +391,14 @@ pub enum Event {
     Regenerated {
         /// The archive of the previous candidates, the targets and the re-derived diff.
         report: Box<crate::review::regen::RegenReport>,
+    },
+    /// The diff of candidates (answers [`Command::CandidateDiff`]).
+    CandidateDiffed {
+        /// The target.
+        path: String,
+        /// `None` when the file was never replaced; its `file` is `None` when the previous and
+        /// current candidates are identical.
+        diff: Option<crate::review::candidate::CandidateDiff>,
     },
     /// An edit can start (answers [`Command::EditBegin`]): open `file` in the editor, then send
     /// [`Command::EditFinish`].

@@ -338,6 +338,7 @@ impl Actor {
             | Command::UndoTo(_)
             | Command::ListAccepts
             | Command::Snapshot
+            | Command::CandidateDiff { .. }
             | Command::Rediff) => {
                 // A run rewrites code/ and state.json as it goes: review waits for it.
                 if self.running() {

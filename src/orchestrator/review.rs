@@ -143,6 +143,10 @@ fn run(task: &TaskDir, repo: &Path, mut out: Out, cmd: Command) -> Answer {
             Err(e) => out.reject(&e),
         },
         Command::UndoTo(n) => undo_to(task, repo, &mut out, n),
+        Command::CandidateDiff { path } => match review::candidate::candidate_diff(task, &path) {
+            Ok(diff) => out.emit(Event::CandidateDiffed { path, diff }),
+            Err(e) => out.reject(&e),
+        },
         Command::ListAccepts => match review::accepts(task) {
             Ok(accepts) => out.emit(Event::AcceptsListed { accepts }),
             Err(e) => out.reject(&e),

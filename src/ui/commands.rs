@@ -59,6 +59,9 @@ pub enum SlashCommand {
         /// Also regenerate the targets that depend on them.
         with_dependents: bool,
     },
+    /// `/changes [path]`: what changed between the previous candidate of a file (default: the
+    /// selected one) and the current one.
+    Changes(Option<String>),
     /// `/help`: list commands and keys.
     Help,
     /// `/quit`.
@@ -218,6 +221,13 @@ pub const TABLE: &[Spec] = &[
         make: SlashCommand::Edit,
     },
     Spec {
+        names: &["changes"],
+        usage: "/changes [path]",
+        help: "what changed between the previous candidate (before /regen or /edit) and the current one",
+        arg: Arg::Optional(Pool::Paths),
+        make: SlashCommand::Changes,
+    },
+    Spec {
         names: &["plan"],
         usage: "/plan [edit]",
         help: "show plan.md and the per-file plan by wave; /plan edit opens plan.files.json and re-checks it",
@@ -247,6 +257,7 @@ impl SlashCommand {
             SlashCommand::Undo => Command::Undo,
             SlashCommand::Accepts => Command::ListAccepts,
             SlashCommand::Edit(Some(path)) => Command::EditBegin { path: path.clone() },
+            SlashCommand::Changes(Some(path)) => Command::CandidateDiff { path: path.clone() },
             SlashCommand::Regen { paths, note, with_dependents } => {
                 Command::Regen { paths: paths.clone(), note: note.clone(), with_dependents: *with_dependents }
             }

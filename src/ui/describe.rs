@@ -56,6 +56,13 @@ fn raw_line(e: &Event) -> Option<String> {
         },
         Event::EditReady { path, file, .. } => format!("editing {path} (a scratch copy: {})", file.display()),
         Event::Edited { path, outcome } => edited(path, outcome),
+        Event::CandidateDiffed { path, diff } => match diff {
+            None => format!("{path}: never regenerated or edited, so there is no previous candidate"),
+            Some(d) if d.file.is_none() => {
+                format!("{path}: the current candidate equals the previous one (code/candidates/{}/)", d.archive)
+            }
+            Some(d) => format!("{path}: changes since the previous candidate (code/candidates/{}/)", d.archive),
+        },
         Event::Rediffed { report } => {
             format!("re-derived code/diff.patch: {} hunks in {} files", report.hunks, report.files)
         }

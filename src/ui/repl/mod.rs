@@ -150,6 +150,16 @@ fn read_loop(
             edit(handle, path);
             continue;
         }
+        if let SlashCommand::Changes(Some(path)) = &cmd {
+            let answer = handle.request_blocking(Command::CandidateDiff { path: path.clone() });
+            if let Some(f) = answer.find(|e| match e {
+                Event::CandidateDiffed { diff: Some(d), .. } => d.file.clone(),
+                _ => None,
+            }) {
+                print!("{}", render::file(&f, &mut hl, &theme));
+            }
+            continue;
+        }
         if let Some(c) = cmd.command() {
             handle.send(c);
             continue;
@@ -219,9 +229,11 @@ fn read_loop(
                 println!("/plan edit is a workbench command: edit the task's plan.files.json, then /plan checks it");
             }
             SlashCommand::Edit(None) => println!("usage: /edit PATH (a generated file; Tab completes)"),
+            SlashCommand::Changes(None) => println!("usage: /changes PATH (a regenerated or edited file)"),
             SlashCommand::Quit => break,
             // Sent to the actor above.
             SlashCommand::Edit(Some(_))
+            | SlashCommand::Changes(Some(_))
             | SlashCommand::Regen { .. }
             | SlashCommand::Codegen
             | SlashCommand::RedoCodegen

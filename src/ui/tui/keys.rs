@@ -28,7 +28,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Enter", "files: open the diff · validation: jump to the finding"),
     ("v  u", "mark the file viewed (again: unmark) / go to the next unviewed file"),
     ("s", "side-by-side / unified diff"),
-    ("e", "edit the file in code/files/ in $VISUAL / $EDITOR (re-diffed on save)"),
+    ("e", "edit the file in $VISUAL / $EDITOR (re-validated and re-diffed on save)"),
+    ("c", "changes since the previous candidate (after /regen or an edit)"),
     ("mouse", "the wheel scrolls the pane under the pointer; a click selects"),
     ("?", "this help (j/k scroll it, any other key closes it)"),
     ("q", "quit (asks first when accepted hunks were not applied)"),
@@ -48,6 +49,9 @@ impl App {
         }
         if self.review.plan.is_some() {
             return self.plan_key(k);
+        }
+        if self.review.changes.is_some() {
+            return self.changes_key(k);
         }
         if self.cmdline.active {
             return match self.cmdline.on_key(k) {
@@ -303,6 +307,10 @@ impl App {
             },
             SlashCommand::Plan { edit: false } => self.review.effects.push(Effect::ShowPlan),
             SlashCommand::Plan { edit: true } => self.review.effects.push(Effect::EditPlan),
+            SlashCommand::Changes(_) => match self.selected_path() {
+                Some(p) => return vec![Command::CandidateDiff { path: p.to_owned() }],
+                None => self.log_line("no file selected: /changes PATH"),
+            },
             SlashCommand::Edit(_) => match self.selected_path() {
                 Some(p) => return vec![Command::EditBegin { path: p.to_owned() }],
                 None => self.log_line("no file selected: /edit PATH"),

@@ -18,7 +18,12 @@ impl App {
     /// Handles a mouse event; returns the commands to send the actor (none today).
     pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Command> {
         let Some(a) = self.review.areas else { return Vec::new() };
-        if self.help || self.review.plan.is_some() || self.cmdline.active || self.review.reason.is_some() {
+        if self.help
+            || self.review.plan.is_some()
+            || self.review.changes.is_some()
+            || self.cmdline.active
+            || self.review.reason.is_some()
+        {
             return self.overlay_wheel(m);
         }
         let at = Position::new(m.column, m.row);
@@ -47,8 +52,11 @@ impl App {
             MouseEventKind::ScrollUp => false,
             _ => return Vec::new(),
         };
+        let step = |s: u16| if down { s.saturating_add(WHEEL as u16) } else { s.saturating_sub(WHEEL as u16) };
         if let Some(v) = self.review.plan.as_mut() {
-            v.scroll = if down { v.scroll.saturating_add(WHEEL as u16) } else { v.scroll.saturating_sub(WHEEL as u16) };
+            v.scroll = step(v.scroll);
+        } else if let Some(v) = self.review.changes.as_mut() {
+            v.scroll = step(v.scroll);
         } else if self.help {
             self.help_scroll = if down {
                 self.help_scroll.saturating_add(WHEEL as u16)

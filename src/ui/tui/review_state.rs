@@ -77,6 +77,8 @@ pub struct ReviewUi {
     pub reason: Option<ReasonPrompt>,
     /// The plan view, while open.
     pub plan: Option<PlanView>,
+    /// The changes view (diff of candidates), while open.
+    pub changes: Option<crate::ui::tui::panes::changes::ChangesView>,
     /// The last run's scope mismatch, until the next run starts.
     pub mismatch: Option<Mismatch>,
     /// The task, once known.

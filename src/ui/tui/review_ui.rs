@@ -75,6 +75,9 @@ impl App {
                 self.review.mismatch = Some(Mismatch { files: files.clone(), suggestion: suggestion.clone() });
                 self.review.effects.push(Effect::ShowPlan);
             }
+            Event::CandidateDiffed { path, diff: Some(d) } => {
+                self.review.changes = crate::ui::tui::panes::changes::ChangesView::of(path, d);
+            }
             Event::EditReady { path, file, deny_env } => self.review.effects.push(Effect::OpenEditor {
                 path: path.clone(),
                 file: file.clone(),
@@ -98,6 +101,10 @@ impl App {
                 self.status = if self.review.side_by_side { "side-by-side diff" } else { "unified diff" }.into();
             }
             KeyCode::Char('x') if self.focus == Pane::Diff => self.open_reason(),
+            KeyCode::Char('c') if matches!(self.focus, Pane::Diff | Pane::Files) => match self.selected_path() {
+                Some(p) => return Some(vec![Command::CandidateDiff { path: p.to_owned() }]),
+                None => self.status = "no file selected".into(),
+            },
             KeyCode::Char('e') if matches!(self.focus, Pane::Diff | Pane::Files) => match self.selected_path() {
                 Some(p) => return Some(vec![Command::EditBegin { path: p.to_owned() }]),
                 None => self.status = "no file to edit".into(),

@@ -40,6 +40,10 @@ pub fn draw(app: &mut App, f: &mut Frame) {
         let full = f.area();
         panes::plan::draw(app, f, Rect { height: full.height.saturating_sub(1), ..full });
     }
+    if app.review.changes.is_some() {
+        let full = f.area();
+        panes::changes::draw(app, f, Rect { height: full.height.saturating_sub(1), ..full });
+    }
     draw_cmdline(app, f, a.cmd);
     if app.help {
         draw_help(app, f);

@@ -2,6 +2,7 @@
 //! except the diff pane's scroll position and highlight cache and the files pane's scroll
 //! offset (kept for mouse clicks). The plan view is an overlay drawn over the panes.
 
+pub mod changes;
 pub mod diff;
 pub mod files;
 pub mod log;
