@@ -16,6 +16,7 @@
 //! nothing is logged to the screen (tracing goes to a file, see [`log_file`]).
 
 pub mod app;
+pub mod changesview;
 pub mod cmdline;
 pub mod diffmodel;
 pub mod effects;

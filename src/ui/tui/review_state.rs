@@ -78,7 +78,7 @@ pub struct ReviewUi {
     /// The plan view, while open.
     pub plan: Option<PlanView>,
     /// The changes view (diff of candidates), while open.
-    pub changes: Option<crate::ui::tui::panes::changes::ChangesView>,
+    pub changes: Option<crate::ui::tui::changesview::ChangesView>,
     /// The last run's scope mismatch, until the next run starts.
     pub mismatch: Option<Mismatch>,
     /// The task, once known.

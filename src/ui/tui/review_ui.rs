@@ -76,7 +76,7 @@ impl App {
                 self.review.effects.push(Effect::ShowPlan);
             }
             Event::CandidateDiffed { path, diff: Some(d) } => {
-                self.review.changes = crate::ui::tui::panes::changes::ChangesView::of(path, d);
+                self.review.changes = crate::ui::tui::changesview::ChangesView::of(path, d);
             }
             Event::EditReady { path, file, deny_env } => self.review.effects.push(Effect::OpenEditor {
                 path: path.clone(),
