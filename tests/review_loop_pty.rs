@@ -105,3 +105,57 @@ fn reject_with_a_reason_regen_and_accept_from_a_terminal() {
     t.wait_for("accept-exit=0", 20);
     assert_eq!(std::fs::read_to_string(r.join("calc/ops.py")).unwrap(), NEW2);
 }
+
+/// Three changes far enough apart to be three hunks.
+const THREE_OLD: &str = "A = 1\n# a\n# b\n# c\n# d\n# e\n# f\n# g\nB = 2\n# h\n# i\n# j\n# k\n# l\n# m\n# n\nC = 3\n";
+const THREE_NEW: &str =
+    "A = 10\n# a\n# b\n# c\n# d\n# e\n# f\n# g\nB = 20\n# h\n# i\n# j\n# k\n# l\n# m\n# n\nC = 30\n";
+
+#[test]
+fn three_accepts_and_three_undos_from_a_terminal_restore_the_tree_byte_for_byte() {
+    let repo = repo_with(&[("calc/__init__.py", ""), ("calc/consts.py", THREE_OLD)]);
+    let r = repo.path();
+    write_task(
+        r,
+        "consts",
+        "# Scale the constants\n",
+        r#"{"files": [{"path": "calc/consts.py", "action": "modify", "description": "x10"}]}"#,
+    );
+    let server = serve(|_| Reply::Sse(openai_text_stream(&format!("```python\n{THREE_NEW}```\n"))));
+    let before = std::fs::read(r.join("calc/consts.py")).unwrap();
+    let name = format!("ai-tools-undo3-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_ai-tools");
+    let shell = format!(
+        "env -i PATH={} HOME={} TERM=xterm-256color PS1='$ ' OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-pty-0000 \
+         AI_TOOLS_CONFIG={}/none.toml bash --norc --noprofile",
+        std::env::var("PATH").unwrap(),
+        r.display(),
+        server.url(),
+        r.display()
+    );
+    Tmux::run(&["new-session", "-d", "-s", &name, "-x", "200", "-y", "50", "-c", &r.display().to_string(), &shell]);
+    let t = Tmux(name);
+    t.line(&format!("alias at='{bin} --provider openai'"));
+    t.line("at codegen --quiet; echo codegen\"-exit=$?\"");
+    t.wait_for("codegen-exit=0", 60);
+    let ids: Vec<String> = ndjson(&ai_tools(r).args(["hunks", "--json"]).output().unwrap().stdout)
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    for (k, id) in ids.iter().enumerate() {
+        t.line(&format!("at accept --hunks {id}; echo accept{k}\"-exit=$?\""));
+        t.wait_for(&format!("accept{k}-exit=0"), 20);
+    }
+    assert_eq!(std::fs::read_to_string(r.join("calc/consts.py")).unwrap(), THREE_NEW);
+    t.line("at accepts");
+    t.wait_for("accept 3", 20);
+    for k in 0..3 {
+        t.line(&format!("at undo; echo undo{k}\"-exit=$?\""));
+        t.wait_for(&format!("undo{k}-exit=0"), 20);
+    }
+    assert_eq!(std::fs::read(r.join("calc/consts.py")).unwrap(), before, "byte-identical to before the first accept");
+    t.line("at undo; echo undo-again\"-exit=$?\"");
+    let s = t.wait_for("undo-again-exit=", 20);
+    assert!(s.contains("undo-again-exit=2") && s.contains("nothing to undo"), "{s}");
+}
