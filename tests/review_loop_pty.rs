@@ -49,6 +49,25 @@ impl Drop for Tmux {
     }
 }
 
+/// A bash in a tmux pseudo-terminal in `r`, with a clean environment pointing the OpenAI
+/// provider at `server`, and `at` aliased to the binary.
+fn shell(r: &std::path::Path, server: &Server, tag: &str) -> Tmux {
+    let name = format!("ai-tools-{tag}-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_ai-tools");
+    let shell = format!(
+        "env -i PATH={} HOME={} TERM=xterm-256color PS1='$ ' OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-pty-0000 \
+         AI_TOOLS_CONFIG={}/none.toml bash --norc --noprofile",
+        std::env::var("PATH").unwrap(),
+        r.display(),
+        server.url(),
+        r.display()
+    );
+    Tmux::run(&["new-session", "-d", "-s", &name, "-x", "200", "-y", "50", "-c", &r.display().to_string(), &shell]);
+    let t = Tmux(name);
+    t.line(&format!("alias at='{bin} --provider openai'"));
+    t
+}
+
 #[test]
 fn reject_with_a_reason_regen_and_accept_from_a_terminal() {
     let repo = repo_with(&[("calc/__init__.py", ""), ("calc/ops.py", OLD)]);
@@ -63,19 +82,7 @@ fn reject_with_a_reason_regen_and_accept_from_a_terminal() {
         let regen = req.user_text().contains("## Current candidate of");
         Reply::Sse(openai_text_stream(&format!("```python\n{}```\n", if regen { NEW2 } else { NEW })))
     });
-    let name = format!("ai-tools-loop-{}", std::process::id());
-    let bin = env!("CARGO_BIN_EXE_ai-tools");
-    let shell = format!(
-        "env -i PATH={} HOME={} TERM=xterm-256color PS1='$ ' OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-pty-0000 \
-         AI_TOOLS_CONFIG={}/none.toml bash --norc --noprofile",
-        std::env::var("PATH").unwrap(),
-        r.display(),
-        server.url(),
-        r.display()
-    );
-    Tmux::run(&["new-session", "-d", "-s", &name, "-x", "200", "-y", "50", "-c", &r.display().to_string(), &shell]);
-    let t = Tmux(name);
-    t.line(&format!("alias at='{bin} --provider openai'"));
+    let t = shell(r, &server, "loop");
     t.line("at codegen --quiet; echo codegen\"-exit=$?\"");
     t.wait_for("codegen-exit=0", 60);
 
@@ -123,19 +130,7 @@ fn three_accepts_and_three_undos_from_a_terminal_restore_the_tree_byte_for_byte(
     );
     let server = serve(|_| Reply::Sse(openai_text_stream(&format!("```python\n{THREE_NEW}```\n"))));
     let before = std::fs::read(r.join("calc/consts.py")).unwrap();
-    let name = format!("ai-tools-undo3-{}", std::process::id());
-    let bin = env!("CARGO_BIN_EXE_ai-tools");
-    let shell = format!(
-        "env -i PATH={} HOME={} TERM=xterm-256color PS1='$ ' OPENAI_BASE_URL={}/v1 OPENAI_API_KEY=sk-test-pty-0000 \
-         AI_TOOLS_CONFIG={}/none.toml bash --norc --noprofile",
-        std::env::var("PATH").unwrap(),
-        r.display(),
-        server.url(),
-        r.display()
-    );
-    Tmux::run(&["new-session", "-d", "-s", &name, "-x", "200", "-y", "50", "-c", &r.display().to_string(), &shell]);
-    let t = Tmux(name);
-    t.line(&format!("alias at='{bin} --provider openai'"));
+    let t = shell(r, &server, "undo3");
     t.line("at codegen --quiet; echo codegen\"-exit=$?\"");
     t.wait_for("codegen-exit=0", 60);
     let ids: Vec<String> = ndjson(&ai_tools(r).args(["hunks", "--json"]).output().unwrap().stdout)

@@ -7,17 +7,29 @@ use crate::orchestrator::Command;
 use crate::ui::tui::app::App;
 use crate::ui::tui::review_state::Effect;
 
+/// Moves an overlay's `scroll` for a scrolling key (j/k, arrows, PgDn/PgUp, Space, g/Home);
+/// `false` for any other key.
+fn scroll_key(scroll: &mut u16, code: KeyCode) -> bool {
+    *scroll = match code {
+        KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
+        KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+        KeyCode::PageUp => scroll.saturating_sub(10),
+        KeyCode::Char('g') | KeyCode::Home => 0,
+        _ => return false,
+    };
+    true
+}
+
 impl App {
     /// A key while the plan view is open: j/k/PgDn/PgUp scroll, `e` edits plan.files.json,
     /// Esc or `q` closes.
     pub(crate) fn plan_key(&mut self, k: KeyEvent) -> Vec<Command> {
         let Some(v) = self.review.plan.as_mut() else { return Vec::new() };
+        if scroll_key(&mut v.scroll, k.code) {
+            return Vec::new();
+        }
         match k.code {
-            KeyCode::Char('j') | KeyCode::Down => v.scroll = v.scroll.saturating_add(1),
-            KeyCode::Char('k') | KeyCode::Up => v.scroll = v.scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => v.scroll = v.scroll.saturating_add(10),
-            KeyCode::PageUp => v.scroll = v.scroll.saturating_sub(10),
-            KeyCode::Char('g') | KeyCode::Home => v.scroll = 0,
             KeyCode::Char('e') => self.review.effects.push(Effect::EditPlan),
             KeyCode::Esc | KeyCode::Char('q') => self.review.plan = None,
             KeyCode::Char(c @ ('/' | ':')) => {
@@ -32,14 +44,8 @@ impl App {
     /// A key while the changes view is open: j/k/PgDn/PgUp scroll, Esc or `q` closes.
     pub(crate) fn changes_key(&mut self, k: KeyEvent) -> Vec<Command> {
         let Some(v) = self.review.changes.as_mut() else { return Vec::new() };
-        match k.code {
-            KeyCode::Char('j') | KeyCode::Down => v.scroll = v.scroll.saturating_add(1),
-            KeyCode::Char('k') | KeyCode::Up => v.scroll = v.scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => v.scroll = v.scroll.saturating_add(10),
-            KeyCode::PageUp => v.scroll = v.scroll.saturating_sub(10),
-            KeyCode::Char('g') | KeyCode::Home => v.scroll = 0,
-            KeyCode::Esc | KeyCode::Char('q') => self.review.changes = None,
-            _ => {}
+        if !scroll_key(&mut v.scroll, k.code) && matches!(k.code, KeyCode::Esc | KeyCode::Char('q')) {
+            self.review.changes = None;
         }
         Vec::new()
     }
