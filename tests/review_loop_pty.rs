@@ -7,47 +7,14 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::tmux::Tmux;
 use common::*;
 
 const OLD: &str = "import sys\n\n\ndef add(a, b):\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(1, 2))\n";
 const NEW: &str = "import sys\n\n\ndef add(a: int, b: int) -> int:\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(int(sys.argv[1]), 2))\n";
 const NEW2: &str = "import sys\n\n\ndef add(a, b):\n    \"\"\"Add two numbers.\"\"\"\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(int(sys.argv[1]), 2))\n";
-
-struct Tmux(String);
-
-impl Tmux {
-    fn run(args: &[&str]) -> String {
-        let out = Command::new("tmux").args(args).output().expect("tmux is installed (.ci/run installs it)");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-    fn line(&self, text: &str) {
-        Self::run(&["send-keys", "-t", &self.0, "-l", text]);
-        Self::run(&["send-keys", "-t", &self.0, "Enter"]);
-    }
-    fn screen(&self) -> String {
-        Self::run(&["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.0])
-    }
-    fn wait_for(&self, needle: &str, secs: u64) -> String {
-        let end = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if s.contains(needle) {
-                return s;
-            }
-            assert!(Instant::now() < end, "timed out waiting for {needle:?}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        Self::run(&["kill-session", "-t", &self.0]);
-    }
-}
 
 /// A bash in a tmux pseudo-terminal in `r`, with a clean environment pointing the OpenAI
 /// provider at `server`, and `at` aliased to the binary.
@@ -84,7 +51,7 @@ fn reject_with_a_reason_regen_and_accept_from_a_terminal() {
     });
     let t = shell(r, &server, "loop");
     t.line("at codegen --quiet; echo codegen\"-exit=$?\"");
-    t.wait_for("codegen-exit=0", 60);
+    t.wait_for_in("codegen-exit=0", 60, true);
 
     let ids: Vec<String> = ndjson(&ai_tools(r).args(["hunks", "--json"]).output().unwrap().stdout)
         .iter()
@@ -92,9 +59,9 @@ fn reject_with_a_reason_regen_and_accept_from_a_terminal() {
         .collect();
     assert_eq!(ids.len(), 2);
     t.line(&format!("at hunks --accept {} --reject {} --reason 'no annotations, add a docstring'", ids[1], ids[0]));
-    t.wait_for(&format!("{}  rejected: no annotations, add a docstring", ids[0]), 20);
+    t.wait_for_in(&format!("{}  rejected: no annotations, add a docstring", ids[0]), 20, true);
     t.line("at regen calc/ops.py -m 'keep main as it is'; echo regen\"-exit=$?\"");
-    let s = t.wait_for("\nregen-exit=", 60);
+    let s = t.wait_for_in("\nregen-exit=", 60, true);
     assert!(s.contains("regen-exit=0") && s.contains("regenerating calc/ops.py"), "{s}");
     assert!(s.contains("1 kept their review state, 1 new"), "{s}");
 
@@ -106,10 +73,10 @@ fn reject_with_a_reason_regen_and_accept_from_a_terminal() {
     std::thread::sleep(Duration::from_millis(200));
     Tmux::run(&["clear-history", "-t", &t.0]);
     t.line("at hunks");
-    let s = t.wait_for("2 accepted", 20);
+    let s = t.wait_for_in("2 accepted", 20, true);
     assert!(s.contains(&format!("{}  accepted", ids[1])) && !s.contains(&ids[0]), "{s}");
     t.line("at accept; echo accept\"-exit=$?\"");
-    t.wait_for("accept-exit=0", 20);
+    t.wait_for_in("accept-exit=0", 20, true);
     assert_eq!(std::fs::read_to_string(r.join("calc/ops.py")).unwrap(), NEW2);
 }
 
@@ -132,7 +99,7 @@ fn three_accepts_and_three_undos_from_a_terminal_restore_the_tree_byte_for_byte(
     let before = std::fs::read(r.join("calc/consts.py")).unwrap();
     let t = shell(r, &server, "undo3");
     t.line("at codegen --quiet; echo codegen\"-exit=$?\"");
-    t.wait_for("codegen-exit=0", 60);
+    t.wait_for_in("codegen-exit=0", 60, true);
     let ids: Vec<String> = ndjson(&ai_tools(r).args(["hunks", "--json"]).output().unwrap().stdout)
         .iter()
         .map(|v| v["id"].as_str().unwrap().to_owned())
@@ -140,17 +107,17 @@ fn three_accepts_and_three_undos_from_a_terminal_restore_the_tree_byte_for_byte(
     assert_eq!(ids.len(), 3);
     for (k, id) in ids.iter().enumerate() {
         t.line(&format!("at accept --hunks {id}; echo accept{k}\"-exit=$?\""));
-        t.wait_for(&format!("accept{k}-exit=0"), 20);
+        t.wait_for_in(&format!("accept{k}-exit=0"), 20, true);
     }
     assert_eq!(std::fs::read_to_string(r.join("calc/consts.py")).unwrap(), THREE_NEW);
     t.line("at accepts");
-    t.wait_for("accept 3", 20);
+    t.wait_for_in("accept 3", 20, true);
     for k in 0..3 {
         t.line(&format!("at undo; echo undo{k}\"-exit=$?\""));
-        t.wait_for(&format!("undo{k}-exit=0"), 20);
+        t.wait_for_in(&format!("undo{k}-exit=0"), 20, true);
     }
     assert_eq!(std::fs::read(r.join("calc/consts.py")).unwrap(), before, "byte-identical to before the first accept");
     t.line("at undo; echo undo-again\"-exit=$?\"");
-    let s = t.wait_for("undo-again-exit=", 20);
+    let s = t.wait_for_in("undo-again-exit=", 20, true);
     assert!(s.contains("undo-again-exit=2") && s.contains("nothing to undo"), "{s}");
 }

@@ -9,57 +9,13 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::tmux::Tmux;
 use common::*;
 
 const OLD: &str = "import sys\n\n\ndef add(a, b):\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(1, 2))\n";
 const NEW: &str = "import sys\n\n\ndef add(a: int, b: int) -> int:\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(int(sys.argv[1]), 2))\n";
 /// OLD with only the second change.
 const SECOND_ONLY: &str = "import sys\n\n\ndef add(a, b):\n    return a + b\n\n\n# 1\n# 2\n# 3\n# 4\n# 5\n# 6\n\n\ndef main():\n    print(add(int(sys.argv[1]), 2))\n";
-
-struct Tmux(String);
-
-impl Tmux {
-    fn run(args: &[&str]) -> String {
-        let out = Command::new("tmux").args(args).output().expect("tmux is installed (.ci/run installs it)");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-    fn keys(&self, keys: &[&str]) {
-        let mut a = vec!["send-keys", "-t", self.0.as_str()];
-        a.extend_from_slice(keys);
-        Self::run(&a);
-    }
-    fn literal(&self, text: &str) {
-        Self::run(&["send-keys", "-t", &self.0, "-l", text]);
-    }
-    fn screen(&self) -> String {
-        Self::run(&["capture-pane", "-p", "-t", &self.0])
-    }
-    /// Waits until the session is gone (the workbench quit).
-    fn wait_gone(&self, secs: u64) {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Self::run(&["list-sessions"]).lines().any(|l| l.starts_with(&format!("{}:", self.0))) {
-            assert!(Instant::now() < end, "the workbench did not quit");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    fn wait_for(&self, needle: &str, secs: u64) -> String {
-        let end = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if s.contains(needle) {
-                return s;
-            }
-            assert!(Instant::now() < end, "timed out waiting for {needle:?}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        Self::run(&["kill-session", "-t", &self.0]);
-    }
-}
 
 /// A repo whose plan modifies calc/ops.py, a loopback provider answering NEW, and `ai-tools
 /// [subcommand]` running in a tmux session of `w`×`h` with `env` set.

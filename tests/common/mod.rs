@@ -7,6 +7,8 @@
 //! fields, the usage chunk and `[DONE]` are the providers' own.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod tmux;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
