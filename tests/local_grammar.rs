@@ -10,44 +10,27 @@
 // Test helpers panic on setup failures by design (clippy allows that only inside #[test] fns).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+#[path = "local_support/mod.rs"]
+mod local_support;
+
 use std::sync::Mutex;
 
 use ai_tools::broker::grammar::{self, ROOT};
 use ai_tools::broker::local::engine::{Constraint, GenParams, LocalModel, Stop};
 use ai_tools::broker::local::guard::End;
-use ai_tools::broker::local::{LocalProvider, LocalSettings, default_threads};
+use ai_tools::broker::local::{LocalProvider, default_threads};
 use ai_tools::broker::{ChatRequest, ChatResponse, Provider, ReplyShape, StreamDelta, ToolChoice, candidate_seed};
 use ai_tools::codegen::generate::{self, ReplyMode};
 use ai_tools::codegen::prompt::Prompts;
 use ai_tools::codegen::reply;
-use ai_tools::models;
 use ai_tools::plan::{Action, Plan, PlannedFile};
 use ai_tools::repair::edits;
 use ai_tools::task::relpath::RelPath;
 use llama_cpp_2::sampling::LlamaSampler;
 use serde_json::json;
 
-fn model_path() -> PathBuf {
-    let path = models::default_model_path().expect("a cache dir");
-    if let Err(e) = models::check_gguf(&path) {
-        panic!(
-            "the default model is needed for this test and is not usable: {e}\n\
-             run `cargo run --release -- model pull` (or .ci/install-model.sh) first"
-        );
-    }
-    path
-}
-
 fn provider(max_repeated_lines: u32) -> LocalProvider {
-    let s = LocalSettings {
-        model_path: Some(model_path()),
-        threads: default_threads(),
-        n_ctx: 4096,
-        repeat_penalty: 1.1,
-        max_repeated_lines,
-    };
-    LocalProvider::new("local", s).expect("provider")
+    local_support::provider(4096, 1.1, max_repeated_lines)
 }
 
 async fn collect(p: &LocalProvider, req: &ChatRequest) -> (ChatResponse, String) {
@@ -241,7 +224,7 @@ async fn with_tools_offered_every_repair_reply_is_a_valid_tool_call() {
 fn a_line_repeated_past_the_limit_stops_the_stream() {
     // The loop is forced by a grammar (twelve copies of one line and nothing else), so the test
     // does not depend on the 135M model choosing to loop.
-    let m = LocalModel::load(&model_path()).expect("load");
+    let m = LocalModel::load(&local_support::model_path()).expect("load");
     let loop_grammar = Constraint { gbnf: format!("{ROOT} ::= (\"total = total + 1\\n\"){{12}}"), end: End::Model };
     let prompt = m.prompt(&ChatRequest::new(SYSTEM, "Add one to total, many times.", 10)).unwrap();
     let params = |max_repeated_lines| GenParams {
@@ -295,7 +278,7 @@ fn llama_accepts(m: &LocalModel, gbnf: &str, text: &str) -> bool {
 
 #[test]
 fn llama_cpp_accepts_exactly_the_replies_the_grammars_describe() {
-    let m = LocalModel::load(&model_path()).expect("load");
+    let m = LocalModel::load(&local_support::model_path()).expect("load");
     let tools = grammar::tool_call(&edits::tool_specs(), &ToolChoice::Any).unwrap();
     let call =
         json!({"name": "patch_file", "arguments": {"old_string": "sum(itms)", "new_string": "sum(items)\n\t\"x\""}});

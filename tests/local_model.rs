@@ -7,35 +7,18 @@
 // Test helpers panic on setup failures by design (clippy allows that only inside #[test] fns).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+#[path = "local_support/mod.rs"]
+mod local_support;
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ai_tools::broker::local::engine::LocalModel;
 use ai_tools::broker::local::{LocalProvider, LocalSettings, default_threads};
 use ai_tools::broker::{ChatRequest, ErrorKind, Provider, StreamDelta};
-use ai_tools::models;
-
-fn model_path() -> PathBuf {
-    let path = models::default_model_path().expect("a cache dir");
-    if let Err(e) = models::check_gguf(&path) {
-        panic!(
-            "the default model is needed for this test and is not usable: {e}\n\
-             run `cargo run --release -- model pull` (or .ci/install-model.sh) first"
-        );
-    }
-    path
-}
 
 fn provider(n_ctx: u32) -> LocalProvider {
-    let s = LocalSettings {
-        model_path: Some(model_path()),
-        threads: default_threads(),
-        n_ctx,
-        repeat_penalty: 1.0,
-        max_repeated_lines: 0,
-    };
-    LocalProvider::new("local", s).expect("provider")
+    local_support::provider(n_ctx, 1.0, 0)
 }
 
 fn greedy(system: &str, user: &str, max_tokens: u32) -> ChatRequest {
@@ -123,7 +106,7 @@ async fn a_prompt_larger_than_the_window_is_a_clear_config_error() {
 async fn a_truncated_model_fails_with_a_pull_hint() {
     let t = tempfile::tempdir().unwrap();
     let cut = t.path().join("cut.gguf");
-    let bytes = std::fs::read(model_path()).unwrap();
+    let bytes = std::fs::read(local_support::model_path()).unwrap();
     std::fs::write(&cut, &bytes[..2 << 20]).unwrap();
     let s = LocalSettings { model_path: Some(cut), threads: 1, n_ctx: 512, repeat_penalty: 1.0, max_repeated_lines: 0 };
     // The header is intact, so the provider builds; llama.cpp refuses the tensor data.
@@ -136,7 +119,7 @@ async fn a_truncated_model_fails_with_a_pull_hint() {
 
 #[test]
 fn the_prompt_is_the_gguf_chat_template_with_its_default_system_prompt() {
-    let m = LocalModel::load(&model_path()).expect("load");
+    let m = LocalModel::load(&local_support::model_path()).expect("load");
     assert!(m.chat_template().is_some_and(|t| t.contains("<|im_start|>")));
     let req = ChatRequest::new("Be brief.", "Hi", 8);
     assert_eq!(
@@ -161,7 +144,7 @@ async fn the_repetition_penalty_changes_what_a_looping_model_writes() {
     );
     let plain = collect(&provider(2048), &req).await.0.unwrap().text;
     let s = LocalSettings {
-        model_path: Some(model_path()),
+        model_path: Some(local_support::model_path()),
         threads: default_threads(),
         n_ctx: 2048,
         repeat_penalty: 1.5,
