@@ -206,16 +206,36 @@ pub async fn repair_file(
     repair_file_with(ctx, file, original, findings, &PlanHints::default()).await
 }
 
-/// The findings on `content`: those the validators report as introduced
-/// ([`Validators::check_candidate`], [`crate::validate::Validation::introduced`]) and the
-/// failing examples of `hints`.
+/// Which findings a loop works on and counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Works {
+    /// [`repairable`] ones: the repair loop.
+    OnErrors,
+    /// Every finding that weighs in the [quality score](crate::quality::weight_of): the
+    /// improvement loop ([`improve`]).
+    OnWeighing,
+}
+
+impl Works {
+    fn keeps(self, r: &ValidationReport) -> bool {
+        match self {
+            Works::OnErrors => repairable(r),
+            Works::OnWeighing => crate::quality::weight_of(r).is_some(),
+        }
+    }
+}
+
+/// The findings on `content` the loop works on (`works`): those the validators report
+/// ([`Validators::check_candidate`]) and the failing examples of `hints`.
 async fn findings_on(
     ctx: &RepairCtx<'_>,
     hints: &PlanHints,
     file: &RelPath,
     content: &str,
+    works: Works,
 ) -> Result<Vec<ValidationReport>, RepairError> {
-    let mut reports = ctx.validators.check_candidate(ctx.shadow, file, content, STEP).await?.introduced();
+    let checked = ctx.validators.check_candidate(ctx.shadow, file, content, STEP).await?;
+    let mut reports: Vec<ValidationReport> = checked.reports.into_iter().filter(|r| works.keeps(r)).collect();
     if let Some(runner) = &hints.runner
         && let Ok(o) = runner.run(ctx.shadow, file, content, &hints.examples).await
     {
@@ -248,6 +268,7 @@ async fn run_autofixes(
     file: &RelPath,
     content: &str,
     errors: Vec<ValidationReport>,
+    works: Works,
 ) -> Result<(String, Vec<ValidationReport>, Vec<RepairAttempt>), RepairError> {
     let fast = fastcheck::FastCheck::for_validators(ctx.validators, ctx.shadow);
     let (mut current, mut errors) = (content.to_owned(), errors);
@@ -262,7 +283,7 @@ async fn run_autofixes(
             Ok(None) | Err(_) => continue,
         };
         let mut record = autofix_record(file, attempts.len() as u32 + 1, step, &errors);
-        let found = findings_on(ctx, hints, file, &next).await?;
+        let found = findings_on(ctx, hints, file, &next, works).await?;
         // Kept when it removes findings (runaway repetition: when it adds none); a fix that
         // changes nothing the validators count (ruff dropping a preexisting unused import) is
         // not applied at all.
@@ -298,14 +319,41 @@ pub async fn repair_file_with(
     findings: Vec<ValidationReport>,
     hints: &PlanHints,
 ) -> Result<RepairOutcome, RepairError> {
+    repair_loop(ctx, file, original, findings, hints, Works::OnErrors).await
+}
+
+/// The repair loop working on every finding that weighs in the quality score (warnings, info
+/// and medium/low security findings included, see [`crate::quality::weight_of`]) rather than
+/// errors only: the improvement loop's ([`improve`]) step. Candidates are judged on the same
+/// findings, so a candidate's `remaining` findings are comparable by score.
+///
+/// # Errors
+/// As [`repair_file_with`].
+pub async fn repair_weighing(
+    ctx: &RepairCtx<'_>,
+    file: &RelPath,
+    original: &str,
+    findings: Vec<ValidationReport>,
+) -> Result<RepairOutcome, RepairError> {
+    repair_loop(ctx, file, original, findings, &PlanHints::default(), Works::OnWeighing).await
+}
+
+async fn repair_loop(
+    ctx: &RepairCtx<'_>,
+    file: &RelPath,
+    original: &str,
+    findings: Vec<ValidationReport>,
+    hints: &PlanHints,
+    works: Works,
+) -> Result<RepairOutcome, RepairError> {
     let s = ctx.settings;
-    let mut findings: Vec<ValidationReport> = findings.into_iter().filter(repairable).collect();
+    let mut findings: Vec<ValidationReport> = findings.into_iter().filter(|r| works.keeps(r)).collect();
     if let Some(runner) = &hints.runner
         && let Ok(o) = runner.run(ctx.shadow, file, original, &hints.examples).await
     {
         findings.extend(o.reports(file, STEP));
     }
-    let (fixed, findings, mut attempts) = run_autofixes(ctx, hints, file, original, findings).await?;
+    let (fixed, findings, mut attempts) = run_autofixes(ctx, hints, file, original, findings, works).await?;
     let start = fixed.as_str();
     if findings.is_empty() {
         ctx.shadow.overlay(file, start.as_bytes())?;
@@ -393,7 +441,7 @@ pub async fn repair_file_with(
                     record.rejected = Some(why);
                     warning = true;
                 } else {
-                    let found = findings_on(ctx, hints, file, &c).await?;
+                    let found = findings_on(ctx, hints, file, &c, works).await?;
                     record.errors_out = found.clone();
                     record.success = found.is_empty();
                     if found.len() < best.1.len() {
