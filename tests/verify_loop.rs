@@ -411,3 +411,29 @@ async fn the_improvement_loop_keeps_a_better_candidate_and_discards_a_worse_one(
     let patch = std::fs::read_to_string(r.task.diff_patch()).unwrap();
     assert!(patch.contains("tempfile.gettempdir()"), "diff.patch is re-derived: {patch}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_candidate_that_still_fails_the_tests_is_not_a_success() {
+    let still_wrong = CALC_WRONG.replace("a - b", "a * b");
+    let r = run(
+        common::repo(),
+        CALC_PLAN,
+        vec![
+            reply("calc.py", "python", CALC_WRONG),
+            reply("test_calc.py", "python", TEST_CALC),
+            anth_tools(&[("write_file", json!({ "content": still_wrong }))], 300, 40),
+            anth_tools(&[("write_file", json!({ "content": calc_fixed() }))], 300, 40),
+        ],
+        |_| {},
+    )
+    .await;
+    assert_eq!(r.file("calc.py"), calc_fixed());
+    assert_eq!(r.bodies.len(), 4, "the statically clean but wrong candidate gets a second attempt");
+    let second = user_text(&r.bodies[3]);
+    assert!(second.contains("test test_calc.py::test_add failed: assert 2 == 3"), "re-tested: {second}");
+    let attempts = r.step("repair")["repair_attempts"].as_array().unwrap().clone();
+    let ok: Vec<bool> = attempts.iter().map(|a| a["success"].as_bool().unwrap()).collect();
+    assert_eq!(ok, vec![false, true]);
+    assert_eq!(attempts[0]["errors_out"][0]["category"], "test_failure");
+    assert_eq!(r.test_numbers(), (2, 1, 0));
+}

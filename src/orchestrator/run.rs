@@ -6,8 +6,9 @@
 //! sequences stages:
 //!
 //! ```text
-//! plan → (fresh: begin → context → generate → materialize | resume: resume)
-//!      → diff → verify (validate, repair) → check outputs → apply (with --apply) → finish
+//! plan → (fresh: begin → context → generate → materialize → format | resume: resume)
+//!      → diff → verify (validate, test, repair, improve, score) → check outputs
+//!      → apply (with --apply) → finish
 //! ```
 //!
 //! Invariants:

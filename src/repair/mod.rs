@@ -22,7 +22,8 @@
 //!   started from (after the autofixes), and more
 //!   than `min_changed_lines` lines, is rejected and the next prompt carries a preservation
 //!   warning ([`edits::check_size`]);
-//! - every candidate is re-validated ([`Validators::check_candidate`]); the attempt after a
+//! - every candidate is re-validated ([`Validators::check_candidate`]) and, when the file has
+//!   failing tests ([`PlanHints::tests`]), re-tested in the sandbox; the attempt after a
 //!   checked candidate works on that candidate and its findings;
 //! - the result is the content with the fewest findings seen (the original included) — this
 //!   module never writes code/files: the caller writes the result through its atomic writer;
@@ -163,6 +164,44 @@ pub struct PlanHints {
     pub examples: Vec<examples::Example>,
     /// Runs them (`None`: not run).
     pub runner: Option<examples::ExampleRunner>,
+    /// The run's tests, when the file has failing tests: every candidate that reaches the
+    /// static check is also re-tested (`None`: candidates are only re-validated).
+    pub tests: Option<TestRecheck>,
+}
+
+/// Re-runs the run's test selection on a candidate (overlaid in the shadow tree, in the
+/// sandbox, see [`crate::testing::run_tests`]); the failing tests located in the candidate's
+/// file count as its findings, like a validator's.
+#[derive(Debug, Clone)]
+pub struct TestRecheck {
+    /// The repo (the base of the preexisting check, where runners are found).
+    pub repo: std::path::PathBuf,
+    /// `[test]`.
+    pub cfg: crate::testing::TestConfig,
+    /// The run's generated files.
+    pub targets: Vec<RelPath>,
+    /// The run's sandbox.
+    pub sandbox: crate::sandbox::Sandbox,
+    /// The base's failing tests, shared with the run's test step.
+    pub base: std::sync::Arc<crate::testing::BaseCache>,
+}
+
+impl TestRecheck {
+    /// The non-preexisting failing tests located in `file` with the shadow tree as it is.
+    async fn failing_in(&self, shadow: &ShadowTree, file: &RelPath) -> Vec<ValidationReport> {
+        let ctx = crate::testing::TestCtx {
+            repo: &self.repo,
+            scratch: shadow,
+            sandbox: &self.sandbox,
+            cfg: &self.cfg,
+            targets: &self.targets,
+            step: STEP,
+        };
+        match crate::testing::run_tests(&ctx, &self.base).await {
+            Ok(o) => o.findings.into_iter().filter(|f| !f.preexisting && f.file == file.as_str()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
 }
 
 impl PlanHints {
@@ -189,7 +228,7 @@ impl PlanHints {
         } else {
             None
         };
-        Self { named, examples, runner }
+        Self { named, examples, runner, tests: None }
     }
 }
 
@@ -236,6 +275,11 @@ async fn findings_on(
 ) -> Result<Vec<ValidationReport>, RepairError> {
     let checked = ctx.validators.check_candidate(ctx.shadow, file, content, STEP).await?;
     let mut reports: Vec<ValidationReport> = checked.reports.into_iter().filter(|r| works.keeps(r)).collect();
+    if let Some(tests) = hints.tests.as_ref().filter(|_| works == Works::OnErrors) {
+        // check_candidate may have checked on stdin only: the tests need the candidate on disk.
+        ctx.shadow.overlay(file, content.as_bytes())?;
+        reports.extend(tests.failing_in(ctx.shadow, file).await);
+    }
     if let Some(runner) = &hints.runner
         && let Ok(o) = runner.run(ctx.shadow, file, content, &hints.examples).await
     {

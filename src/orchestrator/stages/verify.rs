@@ -20,6 +20,7 @@ use crate::orchestrator::stages::test::TestRig;
 use crate::plan::Action;
 use crate::repair::{self, RepairCtx, RepairError, RepairOutcome, RepairSettings};
 use crate::report::ValidationReport;
+use crate::report::classify::Category;
 use crate::runlog::StepEvent;
 use crate::sandbox::Sandbox;
 use crate::task::fsio::SafeDir;
@@ -45,7 +46,7 @@ struct Checkers {
     validators: Validators,
     shadow: ShadowTree,
     targets: Vec<RelPath>,
-    base_tests: BaseCache,
+    base_tests: std::sync::Arc<BaseCache>,
 }
 
 impl Checkers {
@@ -131,7 +132,7 @@ impl Run {
         *changed_any |= changed;
         if changed && self.summary.tests_run > 0 {
             let again = self.run_test_step(&c.test_rig(), true).await?;
-            left.retain(|f| f.category != crate::report::classify::Category::TestFailure);
+            left.retain(|f| f.category != Category::TestFailure);
             left.extend(again.findings);
         }
         self.record_score(&c.targets, &left);
@@ -163,7 +164,7 @@ impl Run {
         let shadow = blocking(move || ShadowTree::build(&repo, &files_dir, &manifest)).await?.map_err(|e| {
             Fail::failed(format!("cannot build the shadow tree: {e}"), "check disk space, then /redo codegen")
         })?;
-        Ok(Checkers { validators, shadow, targets: test_targets, base_tests: BaseCache::default() })
+        Ok(Checkers { validators, shadow, targets: test_targets, base_tests: std::sync::Arc::default() })
     }
 
     async fn validate_once(&self, c: &Checkers, step: &str, when: ValidationWhen) -> Result<Validation, Fail> {
@@ -260,7 +261,16 @@ impl Run {
             on_attempt: &on_attempt,
             notices: &notices,
         };
-        let hints = repair::PlanHints::for_file(&self.plan, path, &env.repo, c.validators.sandbox());
+        let mut hints = repair::PlanHints::for_file(&self.plan, path, &env.repo, c.validators.sandbox());
+        if findings.iter().any(|f| f.category == Category::TestFailure) {
+            hints.tests = Some(repair::TestRecheck {
+                repo: env.repo.clone(),
+                cfg: env.settings.test.clone(),
+                targets: c.targets.clone(),
+                sandbox: c.validators.sandbox().clone(),
+                base: c.base_tests.clone(),
+            });
+        }
         let started = Instant::now();
         let outcome = match repair::repair_file_with(&ctx, path, &original, findings, &hints).await {
             Ok(o) => o,
