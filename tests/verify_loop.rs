@@ -231,6 +231,10 @@ async fn a_hanging_test_is_stopped_at_the_timeout_and_reported() {
         r.events.iter().any(|e| matches!(e, Event::Log { message, .. } if message.contains("stopped at 3 s"))),
         "the timeout is announced"
     );
+    // Review holds the test file back: its failing test is an open finding.
+    let open = ai_tools::review::findings::current(&r.task).unwrap();
+    let held: Vec<&str> = open.get("test_calc.py").unwrap().iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(held, vec!["pytest (timeout)"]);
 }
 
 const GO_WRONG: &str =
