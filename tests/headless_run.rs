@@ -85,7 +85,10 @@ async fn headless_run_writes_both_run_logs_and_resumes() {
         .filter(|s| s["parent"].is_null())
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(top, vec!["context", "generate", "materialize", "diff", "validate", "repair", "ready"]);
+    assert_eq!(
+        top,
+        vec!["context", "generate", "materialize", "format", "diff", "validate", "test", "repair", "ready"]
+    );
     let validate = log["steps"].as_array().unwrap().iter().find(|s| s["name"] == "validate").unwrap();
     let found: Vec<(&str, &str, &str)> = validate["validation_errors"]
         .as_array()
@@ -120,7 +123,7 @@ async fn headless_run_writes_both_run_logs_and_resumes() {
     assert!(err.contains("no run log for run no-such-run"), "{err}");
     assert!(!md.contains("loopback-secret") && !serde_json::to_string(&log).unwrap().contains("loopback-secret"));
 
-    // --resume: the outputs are current, so no model is asked; diff → validate → ready again.
+    // --resume: the outputs are current, so no model is asked; diff → validate → test → ready again.
     let quiet = Loopback::start(vec![]).await;
     let (code, stdout, stderr) =
         ai_tools(repo, &quiet.url, &["--provider", "anthropic", "codegen", "--resume", &run_id]).await;
@@ -130,7 +133,7 @@ async fn headless_run_writes_both_run_logs_and_resumes() {
     let log: Value = serde_json::from_slice(&std::fs::read(logs.join(format!("run-{run_id}.json"))).unwrap()).unwrap();
     let names: Vec<&str> = log["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names.iter().filter(|n| **n == "generate").count(), 1);
-    assert!(names.ends_with(&["diff (resumed)", "validate", "ready"]), "{names:?}");
+    assert!(names.ends_with(&["diff (resumed)", "validate", "test", "ready"]), "{names:?}");
 
     // A changed plan makes the outputs stale: refused as bad input.
     write(&task, "planning/plan.md", "# Test plan\n\nSomething else now.\n");

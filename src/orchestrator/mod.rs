@@ -91,6 +91,9 @@ impl Session {
             diff_backend: Backend::default(),
             validate: c.validate.clone(),
             repair: c.repair.clone(),
+            test: c.test.clone(),
+            format: c.format.clone(),
+            quality: c.quality.clone(),
             sandbox: {
                 let mut s = c.sandbox.clone();
                 s.deny_env.extend(c.providers.values().filter_map(|p| p.api_key_env.clone()));

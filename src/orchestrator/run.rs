@@ -6,8 +6,9 @@
 //! sequences stages:
 //!
 //! ```text
-//! plan → (fresh: begin → context → generate → materialize | resume: resume)
-//!      → diff → verify (validate, repair) → check outputs → apply (with --apply) → finish
+//! plan → (fresh: begin → context → generate → materialize → format | resume: resume)
+//!      → diff → verify (validate, test, repair, improve, score) → check outputs
+//!      → apply (with --apply) → finish
 //! ```
 //!
 //! Invariants:
@@ -64,6 +65,12 @@ pub struct RunSettings {
     pub validate: ValidateConfig,
     /// `[repair]`.
     pub repair: RepairConfig,
+    /// `[test]`: the test step after static validation.
+    pub test: crate::testing::TestConfig,
+    /// `[format]`: formatting generated files before the diff.
+    pub format: crate::format::FormatConfig,
+    /// `[quality]`: the score threshold and improvement attempts after repair.
+    pub quality: crate::quality::QualityConfig,
     /// `[sandbox]` (user config only), its `deny_env` extended with every provider's
     /// `api_key_env`.
     pub sandbox: crate::sandbox::SandboxConfig,
@@ -180,6 +187,7 @@ impl Run {
                 let repo_summary = self.context().await?;
                 self.generate(repo_summary).await?;
                 self.materialize().await?;
+                self.format().await?;
             }
         }
         self.diff().await?;

@@ -84,6 +84,22 @@ pub struct Summary {
     pub preexisting_errors: usize,
     /// Repair attempts made.
     pub repair_attempts: usize,
+    /// Tests the test step ran.
+    pub tests_run: usize,
+    /// Failing tests introduced by the generation, before repair.
+    pub tests_failed_before_repair: usize,
+    /// Of those, still failing after repair.
+    pub tests_failed_after_repair: usize,
+    /// Failing tests that also fail on the base (never repaired).
+    pub tests_preexisting: usize,
+    /// Improvement-loop attempts (also counted in `repair_attempts`).
+    pub improvement_attempts: usize,
+    /// Improvement candidates discarded because they did not raise the score.
+    pub improvements_discarded: usize,
+    /// The run's quality score (the mean of its files', 0.0–1.0), once verified.
+    pub quality_score: Option<f64>,
+    /// Each generated file's quality score, by path.
+    pub file_scores: BTreeMap<String, f64>,
     /// The task directory.
     pub task_dir: PathBuf,
     /// code/files.
@@ -135,6 +151,24 @@ impl Summary {
         if self.preexisting_errors > 0 {
             let _ =
                 writeln!(s, "  Preexisting findings (already in the base, not repaired): {}", self.preexisting_errors);
+        }
+        if self.tests_run > 0 || self.tests_failed_before_repair > 0 {
+            let _ = writeln!(
+                s,
+                "  Tests: {} run, {} failing before repair, {} after ({} preexisting)",
+                self.tests_run, self.tests_failed_before_repair, self.tests_failed_after_repair, self.tests_preexisting
+            );
+        }
+        if let Some(q) = self.quality_score {
+            let files: Vec<String> = self.file_scores.iter().map(|(f, v)| format!("{f} {v:.2}")).collect();
+            let _ = writeln!(s, "  Quality score: {q:.2} ({})", files.join(", "));
+        }
+        if self.improvement_attempts > 0 {
+            let _ = writeln!(
+                s,
+                "  Improvement: {} attempts, {} candidates discarded",
+                self.improvement_attempts, self.improvements_discarded
+            );
         }
         if let Some(p) = &self.run_log {
             let _ = writeln!(s, "  Run log: {}", p.display());

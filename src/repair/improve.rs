@@ -1,6 +1,6 @@
 //! The improvement loop: a file whose [quality score](crate::quality) is below
 //! `[quality] min_score` after repair gets up to `max_iterations` more attempts through the same
-//! repair loop ([`repair_file`], one attempt per iteration, the same guardrails), this time with
+//! repair loop ([`repair_weighing`], one attempt per iteration, the same guardrails), this time with
 //! every finding that weighs — warnings, info and medium/low security findings included.
 //!
 //! Invariants:
@@ -8,10 +8,10 @@
 //!   started from; a candidate that scores the same or lower is discarded and the loop stops
 //!   (the score only ever rises);
 //! - the loop stops as soon as the score reaches `min_score`;
-//! - when it ends the shadow tree holds the kept content (as after [`repair_file`]).
+//! - when it ends the shadow tree holds the kept content (as after [`repair_weighing`]).
 
 use crate::quality::{QualityConfig, score, weight_of};
-use crate::repair::{RepairCtx, RepairError, RepairSettings, repair_file};
+use crate::repair::{RepairCtx, RepairError, RepairSettings, repair_weighing};
 use crate::report::{RepairAttempt, ValidationReport};
 use crate::task::relpath::RelPath;
 
@@ -63,7 +63,7 @@ pub async fn improve_file(
         if weighing.is_empty() {
             break;
         }
-        let r = repair_file(&one, file, &out.content, weighing).await?;
+        let r = repair_weighing(&one, file, &out.content, weighing).await?;
         for mut a in r.attempts {
             a.attempt = iteration;
             out.attempts.push(a);

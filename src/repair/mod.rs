@@ -22,7 +22,8 @@
 //!   started from (after the autofixes), and more
 //!   than `min_changed_lines` lines, is rejected and the next prompt carries a preservation
 //!   warning ([`edits::check_size`]);
-//! - every candidate is re-validated ([`Validators::check_candidate`]); the attempt after a
+//! - every candidate is re-validated ([`Validators::check_candidate`]) and, when the file has
+//!   failing tests ([`PlanHints::tests`]), re-tested in the sandbox; the attempt after a
 //!   checked candidate works on that candidate and its findings;
 //! - the result is the content with the fewest findings seen (the original included) — this
 //!   module never writes code/files: the caller writes the result through its atomic writer;
@@ -163,6 +164,44 @@ pub struct PlanHints {
     pub examples: Vec<examples::Example>,
     /// Runs them (`None`: not run).
     pub runner: Option<examples::ExampleRunner>,
+    /// The run's tests, when the file has failing tests: every candidate that reaches the
+    /// static check is also re-tested (`None`: candidates are only re-validated).
+    pub tests: Option<TestRecheck>,
+}
+
+/// Re-runs the run's test selection on a candidate (overlaid in the shadow tree, in the
+/// sandbox, see [`crate::testing::run_tests`]); the failing tests located in the candidate's
+/// file count as its findings, like a validator's.
+#[derive(Debug, Clone)]
+pub struct TestRecheck {
+    /// The repo (the base of the preexisting check, where runners are found).
+    pub repo: std::path::PathBuf,
+    /// `[test]`.
+    pub cfg: crate::testing::TestConfig,
+    /// The run's generated files.
+    pub targets: Vec<RelPath>,
+    /// The run's sandbox.
+    pub sandbox: crate::sandbox::Sandbox,
+    /// The base's failing tests, shared with the run's test step.
+    pub base: std::sync::Arc<crate::testing::BaseCache>,
+}
+
+impl TestRecheck {
+    /// The non-preexisting failing tests located in `file` with the shadow tree as it is.
+    async fn failing_in(&self, shadow: &ShadowTree, file: &RelPath) -> Vec<ValidationReport> {
+        let ctx = crate::testing::TestCtx {
+            repo: &self.repo,
+            scratch: shadow,
+            sandbox: &self.sandbox,
+            cfg: &self.cfg,
+            targets: &self.targets,
+            step: STEP,
+        };
+        match crate::testing::run_tests(&ctx, &self.base).await {
+            Ok(o) => o.findings.into_iter().filter(|f| !f.preexisting && f.file == file.as_str()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
 }
 
 impl PlanHints {
@@ -189,7 +228,7 @@ impl PlanHints {
         } else {
             None
         };
-        Self { named, examples, runner }
+        Self { named, examples, runner, tests: None }
     }
 }
 
@@ -206,16 +245,41 @@ pub async fn repair_file(
     repair_file_with(ctx, file, original, findings, &PlanHints::default()).await
 }
 
-/// The findings on `content`: those the validators report as introduced
-/// ([`Validators::check_candidate`], [`crate::validate::Validation::introduced`]) and the
-/// failing examples of `hints`.
+/// Which findings a loop works on and counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Works {
+    /// [`repairable`] ones: the repair loop.
+    OnErrors,
+    /// Every finding that weighs in the [quality score](crate::quality::weight_of): the
+    /// improvement loop ([`improve`]).
+    OnWeighing,
+}
+
+impl Works {
+    fn keeps(self, r: &ValidationReport) -> bool {
+        match self {
+            Works::OnErrors => repairable(r),
+            Works::OnWeighing => crate::quality::weight_of(r).is_some(),
+        }
+    }
+}
+
+/// The findings on `content` the loop works on (`works`): those the validators report
+/// ([`Validators::check_candidate`]) and the failing examples of `hints`.
 async fn findings_on(
     ctx: &RepairCtx<'_>,
     hints: &PlanHints,
     file: &RelPath,
     content: &str,
+    works: Works,
 ) -> Result<Vec<ValidationReport>, RepairError> {
-    let mut reports = ctx.validators.check_candidate(ctx.shadow, file, content, STEP).await?.introduced();
+    let checked = ctx.validators.check_candidate(ctx.shadow, file, content, STEP).await?;
+    let mut reports: Vec<ValidationReport> = checked.reports.into_iter().filter(|r| works.keeps(r)).collect();
+    if let Some(tests) = hints.tests.as_ref().filter(|_| works == Works::OnErrors) {
+        // check_candidate may have checked on stdin only: the tests need the candidate on disk.
+        ctx.shadow.overlay(file, content.as_bytes())?;
+        reports.extend(tests.failing_in(ctx.shadow, file).await);
+    }
     if let Some(runner) = &hints.runner
         && let Ok(o) = runner.run(ctx.shadow, file, content, &hints.examples).await
     {
@@ -248,6 +312,7 @@ async fn run_autofixes(
     file: &RelPath,
     content: &str,
     errors: Vec<ValidationReport>,
+    works: Works,
 ) -> Result<(String, Vec<ValidationReport>, Vec<RepairAttempt>), RepairError> {
     let fast = fastcheck::FastCheck::for_validators(ctx.validators, ctx.shadow);
     let (mut current, mut errors) = (content.to_owned(), errors);
@@ -262,7 +327,7 @@ async fn run_autofixes(
             Ok(None) | Err(_) => continue,
         };
         let mut record = autofix_record(file, attempts.len() as u32 + 1, step, &errors);
-        let found = findings_on(ctx, hints, file, &next).await?;
+        let found = findings_on(ctx, hints, file, &next, works).await?;
         // Kept when it removes findings (runaway repetition: when it adds none); a fix that
         // changes nothing the validators count (ruff dropping a preexisting unused import) is
         // not applied at all.
@@ -298,14 +363,41 @@ pub async fn repair_file_with(
     findings: Vec<ValidationReport>,
     hints: &PlanHints,
 ) -> Result<RepairOutcome, RepairError> {
+    repair_loop(ctx, file, original, findings, hints, Works::OnErrors).await
+}
+
+/// The repair loop working on every finding that weighs in the quality score (warnings, info
+/// and medium/low security findings included, see [`crate::quality::weight_of`]) rather than
+/// errors only: the improvement loop's ([`improve`]) step. Candidates are judged on the same
+/// findings, so a candidate's `remaining` findings are comparable by score.
+///
+/// # Errors
+/// As [`repair_file_with`].
+pub async fn repair_weighing(
+    ctx: &RepairCtx<'_>,
+    file: &RelPath,
+    original: &str,
+    findings: Vec<ValidationReport>,
+) -> Result<RepairOutcome, RepairError> {
+    repair_loop(ctx, file, original, findings, &PlanHints::default(), Works::OnWeighing).await
+}
+
+async fn repair_loop(
+    ctx: &RepairCtx<'_>,
+    file: &RelPath,
+    original: &str,
+    findings: Vec<ValidationReport>,
+    hints: &PlanHints,
+    works: Works,
+) -> Result<RepairOutcome, RepairError> {
     let s = ctx.settings;
-    let mut findings: Vec<ValidationReport> = findings.into_iter().filter(repairable).collect();
+    let mut findings: Vec<ValidationReport> = findings.into_iter().filter(|r| works.keeps(r)).collect();
     if let Some(runner) = &hints.runner
         && let Ok(o) = runner.run(ctx.shadow, file, original, &hints.examples).await
     {
         findings.extend(o.reports(file, STEP));
     }
-    let (fixed, findings, mut attempts) = run_autofixes(ctx, hints, file, original, findings).await?;
+    let (fixed, findings, mut attempts) = run_autofixes(ctx, hints, file, original, findings, works).await?;
     let start = fixed.as_str();
     if findings.is_empty() {
         ctx.shadow.overlay(file, start.as_bytes())?;
@@ -393,7 +485,7 @@ pub async fn repair_file_with(
                     record.rejected = Some(why);
                     warning = true;
                 } else {
-                    let found = findings_on(ctx, hints, file, &c).await?;
+                    let found = findings_on(ctx, hints, file, &c, works).await?;
                     record.errors_out = found.clone();
                     record.success = found.is_empty();
                     if found.len() < best.1.len() {

@@ -7,7 +7,8 @@
 //!    earlier run (another `run_id`) are ignored.
 //! 2. The run log of the task's latest run (`logs/run-<run_id>.json`, run id from state.json):
 //!    the findings of its last top-level `validate` or `repair` step, which is the validation
-//!    the run ended with (after repair when repair ran). The run's `ValidationReported`
+//!    the run ended with (after repair when repair ran; the repair step holds the tests' re-run
+//!    too) — plus, when no repair ran, the failing tests of the `test` step after `validate`. The run's `ValidationReported`
 //!    events carry the same reports, but the run log is what outlives the process.
 //!
 //! A file is *held* when it has an open finding the run introduced: a [`ValidationReport`]
@@ -92,8 +93,16 @@ fn from_run_log(task: &TaskDir, run_id: &str) -> BTreeMap<String, Vec<Validation
         return out;
     }
     let Some(log) = RunLog::load(&task.logs_dir(), run_id) else { return out };
-    let last = log.top_steps().filter(|s| s.name == "validate" || s.name == "repair").last();
-    for r in last.map(|s| s.validation_errors.clone()).unwrap_or_default() {
+    let steps: Vec<&crate::runlog::StepEvent> = log.top_steps().collect();
+    let last = steps.iter().rposition(|s| s.name == "validate" || s.name == "repair");
+    let mut found = last.map(|i| steps[i].validation_errors.clone()).unwrap_or_default();
+    // Without a repair step, the failing tests are in the `test` step after `validate`.
+    if let Some(i) = last.filter(|i| steps[*i].name == "validate")
+        && let Some(t) = steps[i + 1..].iter().find(|s| s.name == "test")
+    {
+        found.extend(t.validation_errors.iter().cloned());
+    }
+    for r in found {
         out.entry(r.file.clone()).or_default().push(r);
     }
     out

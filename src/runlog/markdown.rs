@@ -27,6 +27,17 @@ pub fn render(log: &RunLog) -> String {
     if log.preexisting_errors > 0 {
         let _ = writeln!(s, "- Preexisting (already in the base, not repaired): {}", log.preexisting_errors);
     }
+    if log.tests_run > 0 || log.tests_failed_before_repair > 0 {
+        let _ = writeln!(
+            s,
+            "- Tests: {} run, {} failing before repair, {} after",
+            log.tests_run, log.tests_failed_before_repair, log.tests_failed_after_repair
+        );
+    }
+    if let Some(q) = log.quality_score {
+        let files: Vec<String> = log.file_scores.iter().map(|(f, v)| format!("{} {v:.2}", cell(f))).collect();
+        let _ = writeln!(s, "- Quality score: {q:.2} ({})", files.join(", "));
+    }
     let attempts: Vec<_> = log.repair_attempts().collect();
     let ok = attempts.iter().filter(|a| a.success).count();
     let spent: u64 = attempts.iter().map(|a| a.input_tokens + a.output_tokens).sum();

@@ -53,6 +53,16 @@ pub struct StepEvent {
     /// Repair attempts it made.
     #[serde(default)]
     pub repair_attempts: Vec<RepairAttempt>,
+    /// Tests the step ran (the `test` step: the first run; 0 elsewhere).
+    #[serde(default)]
+    pub tests_run: usize,
+    /// Tests that failed in the step's first run and do not fail on the base.
+    #[serde(default)]
+    pub tests_failed_before_repair: usize,
+    /// Of those, still failing when the tests ran again after repair (equal to
+    /// `tests_failed_before_repair` when nothing was repaired).
+    #[serde(default)]
+    pub tests_failed_after_repair: usize,
 }
 
 impl StepEvent {
@@ -68,6 +78,9 @@ impl StepEvent {
             output_tokens: 0,
             validation_errors: Vec::new(),
             repair_attempts: Vec::new(),
+            tests_run: 0,
+            tests_failed_before_repair: 0,
+            tests_failed_after_repair: 0,
         }
     }
 
@@ -100,7 +113,7 @@ impl StepEvent {
 
 impl Serialize for StepEvent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("StepEvent", 13)?;
+        let mut st = s.serialize_struct("StepEvent", 16)?;
         st.serialize_field("name", &self.name)?;
         st.serialize_field("parent", &self.parent)?;
         st.serialize_field("start", &self.start)?;
@@ -114,6 +127,9 @@ impl Serialize for StepEvent {
         st.serialize_field("repair_attempts", &self.repair_attempts)?;
         st.serialize_field("repair_success_rate", &self.repair_success_rate())?;
         st.serialize_field("tokens_spent_on_repair", &self.tokens_spent_on_repair())?;
+        st.serialize_field("tests_run", &self.tests_run)?;
+        st.serialize_field("tests_failed_before_repair", &self.tests_failed_before_repair)?;
+        st.serialize_field("tests_failed_after_repair", &self.tests_failed_after_repair)?;
         st.end()
     }
 }
@@ -142,6 +158,22 @@ pub struct RunLog {
     /// above).
     #[serde(default)]
     pub preexisting_errors: usize,
+    /// Tests the test step ran (0 when it did not run).
+    #[serde(default)]
+    pub tests_run: usize,
+    /// Failing tests the generation introduced (not failing on the base), before repair.
+    #[serde(default)]
+    pub tests_failed_before_repair: usize,
+    /// Of those, still failing after repair.
+    #[serde(default)]
+    pub tests_failed_after_repair: usize,
+    /// The run's quality score ([`crate::quality::score_run`]: the mean of its files'), once
+    /// verified.
+    #[serde(default)]
+    pub quality_score: Option<f64>,
+    /// Each generated file's quality score, by path.
+    #[serde(default)]
+    pub file_scores: std::collections::BTreeMap<String, f64>,
 }
 
 impl RunLog {
@@ -157,6 +189,11 @@ impl RunLog {
             validation_errors_before_repair: 0,
             errors_surviving_repair: 0,
             preexisting_errors: 0,
+            tests_run: 0,
+            tests_failed_before_repair: 0,
+            tests_failed_after_repair: 0,
+            quality_score: None,
+            file_scores: Default::default(),
         }
     }
 

@@ -1,5 +1,5 @@
-//! The verify stages after `diff`: validate ([`crate::validate`]) and repair
-//! ([`crate::repair`]).
+//! The verify stages after `diff`: validate ([`crate::validate`]), the tests
+//! ([`super::test`], [`crate::testing`]) and repair ([`crate::repair`]).
 //!
 //! Invariants: validation runs in a shadow tree, never in the working tree; a missing
 //! validator is reported once per run and skipped; findings never fail a run — they are
@@ -16,14 +16,17 @@ use crate::codegen::materialize::Manifest;
 use crate::orchestrator::events::{Event, ValidationWhen};
 use crate::orchestrator::fail::Fail;
 use crate::orchestrator::run::{Run, blocking};
+use crate::orchestrator::stages::test::TestRig;
 use crate::plan::Action;
 use crate::repair::{self, RepairCtx, RepairError, RepairOutcome, RepairSettings};
 use crate::report::ValidationReport;
+use crate::report::classify::Category;
 use crate::runlog::StepEvent;
 use crate::sandbox::Sandbox;
 use crate::task::fsio::SafeDir;
 use crate::task::relpath::RelPath;
 use crate::task::state::Stage;
+use crate::testing::{BaseCache, TestOutcome};
 use crate::validate::shadow::ShadowTree;
 use crate::validate::{Validation, Validators, baseline};
 
@@ -37,10 +40,24 @@ enum Repaired {
     ProviderDown,
 }
 
-/// The validators and the shadow tree they run in, for one run.
+/// The validators and the shadow tree they run in, for one run, with what the test step
+/// needs: the generated files and the base's failing tests, cached for the run.
 struct Checkers {
     validators: Validators,
     shadow: ShadowTree,
+    targets: Vec<RelPath>,
+    base_tests: std::sync::Arc<BaseCache>,
+}
+
+impl Checkers {
+    fn test_rig(&self) -> TestRig<'_> {
+        TestRig {
+            scratch: &self.shadow,
+            sandbox: self.validators.sandbox(),
+            targets: &self.targets,
+            cache: &self.base_tests,
+        }
+    }
 }
 
 impl Run {
@@ -56,8 +73,28 @@ impl Run {
         }
         self.enter(Stage::Validate, Stage::Validate.as_str())?;
         let checkers = self.checkers().await?;
-        let before = self.validate_once(&checkers, Stage::Validate.as_str(), ValidationWhen::BeforeRepair).await?;
-        let introduced = before.introduced();
+        let mut changed_any = false;
+        let result = match self.validate_and_repair(&checkers, &mut changed_any).await {
+            Ok(left) => self.improve_and_score(&checkers, left, &mut changed_any).await,
+            Err(f) => Err(f),
+        };
+        // Whatever ended the stage, diff.patch must not lag behind a repaired code/files.
+        if changed_any {
+            self.rediff().await?;
+        }
+        self.save();
+        result
+    }
+
+    /// Validation, the tests and the repair loop; returns every finding left (static and
+    /// failing tests, preexisting ones included).
+    async fn validate_and_repair(
+        &mut self,
+        checkers: &Checkers,
+        changed_any: &mut bool,
+    ) -> Result<Vec<ValidationReport>, Fail> {
+        let before = self.validate_once(checkers, Stage::Validate.as_str(), ValidationWhen::BeforeRepair).await?;
+        let mut introduced = before.introduced();
         self.summary.validation_errors_before_repair = introduced.len();
         self.summary.errors_surviving_repair = introduced.len();
         self.summary.preexisting_errors = before.preexisting();
@@ -67,22 +104,39 @@ impl Run {
             }
             crate::validate::record_counts(r.log_mut(), &before, None);
         }
+        // The tests, after static validation: their failures are repaired like findings.
+        let tests = self.run_test_step(&checkers.test_rig(), false).await?;
+        introduced.extend(tests.findings.iter().filter(|f| crate::validate::repairable(f)).cloned());
         if introduced.is_empty() || !self.env.settings.repair.enabled {
-            return Ok(());
+            let mut left = before.reports;
+            left.extend(tests.findings);
+            return Ok(left);
         }
         self.enter(Stage::Repair, Stage::Repair.as_str())?;
         let mut by_file: BTreeMap<String, Vec<ValidationReport>> = BTreeMap::new();
         for r in introduced {
             by_file.entry(r.file.clone()).or_default().push(r);
         }
-        let mut changed_any = false;
-        let repaired = self.repair_all(&checkers, by_file, &mut changed_any).await;
-        // Whatever ended the stage, diff.patch must not lag behind a repaired code/files.
-        if changed_any {
-            self.rediff().await?;
+        self.repair_all(checkers, by_file, changed_any, tests).await
+    }
+
+    /// The improvement loop for files under `[quality] min_score` (the tests run again when it
+    /// changed a file), then the quality score of what is `left`.
+    async fn improve_and_score(
+        &mut self,
+        c: &Checkers,
+        left: Vec<ValidationReport>,
+        changed_any: &mut bool,
+    ) -> Result<(), Fail> {
+        let (mut left, changed) = self.improve(&c.validators, &c.shadow, &c.targets, left).await?;
+        *changed_any |= changed;
+        if changed && self.summary.tests_run > 0 {
+            let again = self.run_test_step(&c.test_rig(), true).await?;
+            left.retain(|f| f.category != Category::TestFailure);
+            left.extend(again.findings);
         }
-        self.save();
-        repaired
+        self.record_score(&c.targets, &left);
+        Ok(())
     }
 
     /// Discovers the validators for the manifest's targets and builds the shadow tree.
@@ -93,6 +147,7 @@ impl Run {
             manifest.files.iter().filter(|e| e.action != Action::Delete).map(|e| e.path.clone()).collect();
         let sandbox = Sandbox::detect(&self.env.settings.sandbox);
         let validators = Validators::discover_with(&self.env.repo, &self.env.settings.validate, &targets, sandbox);
+        let test_targets = targets.clone();
         for s in validators.skipped() {
             self.env.bus.emit(Event::ValidatorSkipped { tool: s.tool.clone(), reason: s.reason.clone() });
         }
@@ -109,7 +164,7 @@ impl Run {
         let shadow = blocking(move || ShadowTree::build(&repo, &files_dir, &manifest)).await?.map_err(|e| {
             Fail::failed(format!("cannot build the shadow tree: {e}"), "check disk space, then /redo codegen")
         })?;
-        Ok(Checkers { validators, shadow })
+        Ok(Checkers { validators, shadow, targets: test_targets, base_tests: std::sync::Arc::default() })
     }
 
     async fn validate_once(&self, c: &Checkers, step: &str, when: ValidationWhen) -> Result<Validation, Fail> {
@@ -134,7 +189,8 @@ impl Run {
         Ok(v)
     }
 
-    /// The repair loop over every file with findings, then the after-repair validation. Sets
+    /// The repair loop over every file with findings, then the after-repair validation (and,
+    /// when `tests` had failures, the tests again); returns every finding left. Sets
     /// `changed_any` as soon as a repaired file is written, so the caller re-derives the diff
     /// even when this returns an error.
     async fn repair_all(
@@ -142,7 +198,8 @@ impl Run {
         c: &Checkers,
         by_file: BTreeMap<String, Vec<ValidationReport>>,
         changed_any: &mut bool,
-    ) -> Result<(), Fail> {
+        tests: TestOutcome,
+    ) -> Result<Vec<ValidationReport>, Fail> {
         for (file, findings) in by_file {
             let Ok(path) = RelPath::new(&file) else { continue };
             match self.repair_one(c, &path, findings).await? {
@@ -163,7 +220,10 @@ impl Run {
             }
             r.log_mut().errors_surviving_repair = after.introduced().len();
         }
-        Ok(())
+        let tests = if tests.tests_failed > 0 { self.run_test_step(&c.test_rig(), true).await? } else { tests };
+        let mut left = after.reports;
+        left.extend(tests.findings);
+        Ok(left)
     }
 
     /// Repairs one file and writes the kept content.
@@ -201,7 +261,16 @@ impl Run {
             on_attempt: &on_attempt,
             notices: &notices,
         };
-        let hints = repair::PlanHints::for_file(&self.plan, path, &env.repo, c.validators.sandbox());
+        let mut hints = repair::PlanHints::for_file(&self.plan, path, &env.repo, c.validators.sandbox());
+        if findings.iter().any(|f| f.category == Category::TestFailure) {
+            hints.tests = Some(repair::TestRecheck {
+                repo: env.repo.clone(),
+                cfg: env.settings.test.clone(),
+                targets: c.targets.clone(),
+                sandbox: c.validators.sandbox().clone(),
+                base: c.base_tests.clone(),
+            });
+        }
         let started = Instant::now();
         let outcome = match repair::repair_file_with(&ctx, path, &original, findings, &hints).await {
             Ok(o) => o,
@@ -222,7 +291,7 @@ impl Run {
         Ok(Repaired::Done(outcome, started.elapsed()))
     }
 
-    fn repair_settings(&self) -> RepairSettings {
+    pub(crate) fn repair_settings(&self) -> RepairSettings {
         let rcfg = &self.env.settings.repair;
         RepairSettings {
             max_attempts: rcfg.max_attempts.max(1),
