@@ -455,3 +455,53 @@ fn the_validation_panel_marks_preexisting_findings_and_gives_environment_advice(
     assert!(msgs[0].contains("install the project's dependencies"), "{msgs:?}");
     assert_eq!(msgs[1], "reportUndefinedVariable here", "an introduced finding is shown as the tool said it");
 }
+
+#[test]
+fn the_validation_panel_counts_tests_and_lists_each_failure_with_a_jump_to_it() {
+    use ai_tools::orchestrator::events::ValidationWhen;
+    use ai_tools::report::classify::Category;
+    let mut a = reviewed();
+    let failure = ai_tools::report::ValidationReport {
+        step: "test".into(),
+        file: "calc/ops.py".into(),
+        line: 17,
+        column: 1,
+        code: "tests/test_ops.py::test_main".into(),
+        category: Category::TestFailure,
+        message: "assert 4 == 3".into(),
+        tool: "pytest".into(),
+        severity: ai_tools::report::Severity::Error,
+        preexisting: false,
+    };
+    a.on_event(&Event::TestsReported {
+        when: ValidationWhen::BeforeRepair,
+        tests_run: 2,
+        tests_failed: 1,
+        preexisting: 0,
+        failures: vec![failure],
+    });
+    // A later static validation keeps the test failure in the panel.
+    a.on_event(&Event::ValidationReported {
+        when: ValidationWhen::AfterRepair,
+        findings: vec![],
+        validators: vec![],
+        elapsed_ms: 1,
+    });
+    let s = text(&render(&mut a, 160, 48));
+    assert!(s.contains("Validation (1) · tests: 2 run, 1 failing"), "{s}");
+    assert!(s.contains("pytest tests/test_ops.py::test_main") && s.contains("assert 4 == 3"), "{s}");
+    // Enter on it jumps the diff to its line.
+    a.focus = Pane::Validation;
+    a.on_key(key(KeyCode::Enter));
+    assert_eq!((a.focus, a.selected_path()), (Pane::Diff, Some("calc/ops.py")));
+    // The re-run after repair passes: the failure leaves the panel.
+    a.on_event(&Event::TestsReported {
+        when: ValidationWhen::AfterRepair,
+        tests_run: 2,
+        tests_failed: 0,
+        preexisting: 0,
+        failures: vec![],
+    });
+    assert!(a.findings.is_empty());
+    assert!(text(&render(&mut a, 160, 48)).contains("tests: 2 run, 0 failing"));
+}

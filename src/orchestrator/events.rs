@@ -465,6 +465,20 @@ pub enum Event {
         /// Wall time of the whole validation, milliseconds.
         elapsed_ms: u64,
     },
+    /// The test step ran ([`crate::testing`]): before repair (the verify stage) or after it.
+    TestsReported {
+        /// Before or after repair.
+        when: ValidationWhen,
+        /// Tests run.
+        tests_run: usize,
+        /// Tests failing (preexisting ones included).
+        tests_failed: usize,
+        /// Failing tests that also fail on the base (never repaired).
+        preexisting: usize,
+        /// Each failing test as a `test_failure` finding, located in a generated file where
+        /// the traceback allows, else at the test.
+        failures: Vec<ValidationReport>,
+    },
     /// The repair loop started on a file.
     RepairStarted {
         /// The file.

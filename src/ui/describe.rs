@@ -69,6 +69,15 @@ fn raw_line(e: &Event) -> Option<String> {
         Event::ProviderChanged { providers, model } => {
             format!("provider for the next run: {} ({model})", providers.join(" → "))
         }
+        Event::TestsReported { when, tests_run, tests_failed, preexisting, failures } => {
+            let w = if *when == ValidationWhen::BeforeRepair { "before repair" } else { "after repair" };
+            let mut s = format!("tests {w}: {tests_run} run, {tests_failed} failing ({preexisting} preexisting)");
+            for f in failures.iter().take(10) {
+                let first = f.message.lines().next().unwrap_or("");
+                s.push_str(&format!("\n  {}:{}: {} {first}", f.file, f.line, f.code));
+            }
+            s
+        }
         Event::ValidatorSkipped { tool, reason } => format!("validator {tool} skipped: {reason}"),
         Event::ValidationReported { when, findings, validators, elapsed_ms } => {
             let w = if *when == ValidationWhen::BeforeRepair { "validation" } else { "after repair" };

@@ -10,7 +10,7 @@
 //! `tests_run`, `tests_failed_before_repair` and `tests_failed_after_repair`, and the summary
 //! prints them; a runner that cannot run is a warning, never a failure of the run.
 
-use crate::orchestrator::events::Event;
+use crate::orchestrator::events::{Event, ValidationWhen};
 use crate::orchestrator::fail::Fail;
 use crate::orchestrator::run::Run;
 use crate::sandbox::{Sandbox, Scratch};
@@ -65,12 +65,13 @@ impl Run {
                 self.env.bus.emit(Event::log("warn", format!("test runner {} stopped at {secs} s", r.runner)));
             }
         }
-        let preexisting = out.findings.iter().filter(|f| f.preexisting).count();
-        let when = if after_repair { "after repair" } else { "before repair" };
-        self.env.bus.emit(Event::log(
-            "info",
-            format!("tests {when}: {} run, {} failing ({preexisting} preexisting)", out.tests_run, out.tests_failed),
-        ));
+        self.env.bus.emit(Event::TestsReported {
+            when: if after_repair { ValidationWhen::AfterRepair } else { ValidationWhen::BeforeRepair },
+            tests_run: out.tests_run,
+            tests_failed: out.tests_failed,
+            preexisting: out.findings.iter().filter(|f| f.preexisting).count(),
+            failures: out.findings.clone(),
+        });
         self.record_tests(&out, after_repair);
         Ok(out)
     }

@@ -89,6 +89,9 @@ pub struct WaveView {
     pub elapsed: Option<Duration>,
 }
 
+/// The category name of a failing test's finding ([`crate::report::classify::Category`]).
+const TEST_FAILURE: &str = "test_failure";
+
 /// A validation finding as the panel shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingView {
@@ -166,6 +169,8 @@ pub struct App {
     pub diff_scroll: usize,
     /// Findings, grouped by file in order.
     pub findings: Vec<FindingView>,
+    /// The last test step: `(tests run, failing, preexisting)`.
+    pub tests: Option<(usize, usize, usize)>,
     /// Repair attempts.
     pub repairs: Vec<RepairView>,
     /// Validation panel cursor (index into `findings`).
@@ -220,6 +225,7 @@ impl App {
             diff_cursor: 0,
             diff_scroll: 0,
             findings: Vec::new(),
+            tests: None,
             repairs: Vec::new(),
             finding_cursor: 0,
             log: VecDeque::new(),
@@ -344,6 +350,24 @@ impl App {
         }
     }
 
+    /// Adds `reports` to the validation panel (sorted by place) and recounts each file's.
+    fn add_findings(&mut self, reports: &[crate::report::ValidationReport]) {
+        self.findings.extend(reports.iter().map(|r| FindingView {
+            file: r.file.clone(),
+            line: r.line,
+            column: r.column,
+            tool: r.tool.clone(),
+            code: r.code.clone(),
+            category: r.category.to_string(),
+            message: panel_message(r),
+        }));
+        self.findings.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        self.finding_cursor = self.finding_cursor.min(self.findings.len().saturating_sub(1));
+        for f in &mut self.files {
+            f.findings = self.findings.iter().filter(|r| r.file == f.path).count();
+        }
+    }
+
     fn apply(&mut self, e: &Event) {
         match e {
             Event::RunStarted { providers, model, .. } => {
@@ -356,6 +380,7 @@ impl App {
                 self.waves.clear();
                 self.streams.clear();
                 self.findings.clear();
+                self.tests = None;
                 self.repairs.clear();
                 self.stage = None;
                 for f in &mut self.files {
@@ -446,23 +471,14 @@ impl App {
             }
             Event::ProviderChanged { providers, model } => self.provider = (providers.clone(), model.clone()),
             Event::ValidationReported { findings, .. } => {
-                self.findings = findings
-                    .iter()
-                    .map(|r| FindingView {
-                        file: r.file.clone(),
-                        line: r.line,
-                        column: r.column,
-                        tool: r.tool.clone(),
-                        code: r.code.clone(),
-                        category: r.category.to_string(),
-                        message: panel_message(r),
-                    })
-                    .collect();
-                self.findings.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-                self.finding_cursor = self.finding_cursor.min(self.findings.len().saturating_sub(1));
-                for f in &mut self.files {
-                    f.findings = findings.iter().filter(|r| r.file == f.path).count();
-                }
+                // Test failures come with their own event; they stay until the tests run again.
+                self.findings.retain(|f| f.category == TEST_FAILURE);
+                self.add_findings(findings);
+            }
+            Event::TestsReported { tests_run, tests_failed, preexisting, failures, .. } => {
+                self.tests = Some((*tests_run, *tests_failed, *preexisting));
+                self.findings.retain(|f| f.category != TEST_FAILURE);
+                self.add_findings(failures);
             }
             Event::RepairAttempted { repair } => self.repairs.push(RepairView {
                 file: repair.file.clone(),

@@ -12,7 +12,12 @@ use crate::ui::tui::view::block;
 /// Draws the pane.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let b = block(&app.theme, app.focus, format!(" Validation ({}) ", app.findings.len()), Pane::Validation);
+    let tests = app.tests.map_or(String::new(), |(run, failed, pre)| {
+        let pre = if pre > 0 { format!(", {pre} preexisting") } else { String::new() };
+        format!("· tests: {run} run, {failed} failing{pre} ")
+    });
+    let title = format!(" Validation ({}) {tests}", app.findings.len());
+    let b = block(&app.theme, app.focus, title, Pane::Validation);
     let mut lines: Vec<Line> = Vec::new();
     let mut cursor_line = 0;
     let mut last_file: Option<&str> = None;
