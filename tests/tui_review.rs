@@ -505,3 +505,20 @@ fn the_validation_panel_counts_tests_and_lists_each_failure_with_a_jump_to_it() 
     assert!(a.findings.is_empty());
     assert!(text(&render(&mut a, 160, 48)).contains("tests: 2 run, 0 failing"));
 }
+
+#[test]
+fn the_files_pane_shows_each_file_quality_score_after_a_run() {
+    let mut a = reviewed();
+    assert!(!text(&render(&mut a, 160, 48)).contains("score"), "no column before a run scored the files");
+    let mut summary = ai_tools::orchestrator::summary::Summary::default();
+    summary.quality_score = Some(0.9);
+    summary.file_scores.insert("calc/ops.py".into(), 0.85);
+    summary.file_scores.insert("services/billing/app/models.py".into(), 1.0);
+    a.on_event(&Event::Ready { summary: Box::new(summary) });
+    let s = text(&render(&mut a, 160, 48));
+    assert!(s.contains("score"), "{s}");
+    let row = s.lines().find(|l| l.contains("calc/ops.py") && l.contains("modify")).unwrap();
+    assert!(row.contains("0.85"), "{row}");
+    let row = s.lines().find(|l| l.contains("models.py") && l.contains("modify")).unwrap();
+    assert!(row.contains("1.00"), "{row}");
+}

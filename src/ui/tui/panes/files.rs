@@ -58,8 +58,11 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
     let count_w = counts.iter().map(|(a, d)| a.chars().count() + 1 + d.chars().count()).max().unwrap_or(0).max(3);
     let review_w = 6;
     let action_w = if compact { 3 } else { 6 };
-    // status, viewed, path, action, +/−, err, review; one column of space between each.
-    let fixed = 1 + 1 + action_w + count_w + 3 + review_w + 6;
+    // The quality score per file, once a run has scored them (wide panes only).
+    let scores = app.last_summary.as_ref().map(|s| &s.file_scores).filter(|m| !m.is_empty() && !compact);
+    let score_w = if scores.is_some() { 5 } else { 0 };
+    // status, viewed, path, action, +/−, err, [score,] review; one column of space between each.
+    let fixed = 1 + 1 + action_w + count_w + 3 + score_w + review_w + 6;
     let path_w = inner_w.saturating_sub(fixed).max(4);
     let rows: Vec<Row> = app
         .files
@@ -83,7 +86,11 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
             let findings =
                 if r.findings > 0 { Span::styled(r.findings.to_string(), t.error) } else { Span::styled("0", t.muted) };
             let action = if compact { short_action(&r.action) } else { r.action.clone() };
-            Row::new(vec![
+            let score = match scores.and_then(|m| m.get(&r.path)) {
+                Some(q) => Span::styled(format!("{q:.2}"), if *q >= 0.9 { t.ok } else { t.warn }),
+                None => Span::styled("—", t.muted),
+            };
+            let mut cells = vec![
                 Cell::from(status),
                 Cell::from(viewed),
                 Cell::from(Span::styled(shorten_left(&r.path, path_w), t.text)),
@@ -94,21 +101,30 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
                     Span::styled(dels.clone(), t.error),
                 ])),
                 Cell::from(findings),
-                Cell::from(review),
-            ])
+            ];
+            if scores.is_some() {
+                cells.push(Cell::from(score));
+            }
+            cells.push(Cell::from(review));
+            Row::new(cells)
         })
         .collect();
-    let header =
-        Row::new(["", "v", "path", if compact { "act" } else { "action" }, "+/−", "err", "review"]).style(t.muted);
-    let widths = [
+    let mut titles = vec!["", "v", "path", if compact { "act" } else { "action" }, "+/−", "err"];
+    let mut widths = vec![
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(path_w as u16),
         Constraint::Length(action_w as u16),
         Constraint::Length(count_w as u16),
         Constraint::Length(3),
-        Constraint::Length(review_w as u16),
     ];
+    if scores.is_some() {
+        titles.push("score");
+        widths.push(Constraint::Length(score_w as u16));
+    }
+    titles.push("review");
+    widths.push(Constraint::Length(review_w as u16));
+    let header = Row::new(titles).style(t.muted);
     let table = Table::new(rows, widths).header(header).block(b).row_highlight_style(t.selection);
     let mut state = TableState::default().with_selected((!app.files.is_empty()).then_some(app.selected));
     f.render_stateful_widget(table, area, &mut state);
