@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
-pub use crate::report::{RepairAttempt, ValidationReport};
+pub use crate::report::{CandidateRecord, RepairAttempt, ValidationReport};
 use crate::task::TaskDir;
 use crate::task::fsio::{self, WriteError};
 
@@ -53,6 +53,9 @@ pub struct StepEvent {
     /// Repair attempts it made.
     #[serde(default)]
     pub repair_attempts: Vec<RepairAttempt>,
+    /// The candidates sampled in it (a generated file's sub-step), kept or not.
+    #[serde(default)]
+    pub candidates: Vec<CandidateRecord>,
 }
 
 impl StepEvent {
@@ -68,6 +71,7 @@ impl StepEvent {
             output_tokens: 0,
             validation_errors: Vec::new(),
             repair_attempts: Vec::new(),
+            candidates: Vec::new(),
         }
     }
 
@@ -100,7 +104,7 @@ impl StepEvent {
 
 impl Serialize for StepEvent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("StepEvent", 13)?;
+        let mut st = s.serialize_struct("StepEvent", 14)?;
         st.serialize_field("name", &self.name)?;
         st.serialize_field("parent", &self.parent)?;
         st.serialize_field("start", &self.start)?;
@@ -114,6 +118,11 @@ impl Serialize for StepEvent {
         st.serialize_field("repair_attempts", &self.repair_attempts)?;
         st.serialize_field("repair_success_rate", &self.repair_success_rate())?;
         st.serialize_field("tokens_spent_on_repair", &self.tokens_spent_on_repair())?;
+        if !self.candidates.is_empty() {
+            st.serialize_field("candidates", &self.candidates)?;
+        } else {
+            st.skip_field("candidates")?;
+        }
         st.end()
     }
 }

@@ -22,6 +22,10 @@ pub fn line(e: &Event) -> Option<String> {
         Event::FileGenerated { path, lines, output_tokens, elapsed_ms, .. } => {
             format!("  generated {path}: {lines} lines, {output_tokens} tokens, {:.1}s", *elapsed_ms as f64 / 1000.0)
         }
+        Event::FileChecked { path, summary, fixes, .. } if fixes.is_empty() => format!("  checked {path}: {summary}"),
+        Event::FileChecked { path, summary, fixes, .. } => {
+            format!("  checked {path}: {summary}; autofixed: {}", fixes.join(", "))
+        }
         Event::FileFailed { path, error } => format!("  FAILED {path}: {error}"),
         Event::FileSkipped { path, reason } => format!("  skipped {path}: {reason}"),
         Event::ScopeViolation { target, paths } => {
