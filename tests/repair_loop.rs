@@ -154,7 +154,19 @@ async fn success_on_attempt_one_with_write_file() {
     let names: Vec<&str> = r.log["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        vec!["context", "generate", "wave 1", "materialize", "diff", "validate", "repair", "repair app.py", "ready"]
+        // `check app.py`: the file's candidate and its checks, as soon as it was generated.
+        vec![
+            "context",
+            "generate",
+            "check app.py",
+            "wave 1",
+            "materialize",
+            "diff",
+            "validate",
+            "repair",
+            "repair app.py",
+            "ready"
+        ]
     );
     assert_eq!(r.step("generate")["tokens"].as_u64(), Some(1200));
     assert_eq!(r.log["status"], "ready");
