@@ -155,3 +155,25 @@ pub fn line(e: &Event) -> Option<String> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checked_file_shows_the_choice_and_its_autofixes() {
+        let e = |fixes: Vec<&str>| Event::FileChecked {
+            path: "pkg/add.py".into(),
+            candidates: 3,
+            kept: 2,
+            findings: 0,
+            fixes: fixes.into_iter().map(str::to_owned).collect(),
+            summary: "3 candidates, kept #2 (0 findings)".into(),
+        };
+        assert_eq!(line(&e(vec![])).unwrap(), "  checked pkg/add.py: 3 candidates, kept #2 (0 findings)");
+        assert_eq!(
+            line(&e(vec!["unclosed_docstring", "stdlib_imports"])).unwrap(),
+            "  checked pkg/add.py: 3 candidates, kept #2 (0 findings); autofixed: unclosed_docstring, stdlib_imports"
+        );
+    }
+}
