@@ -148,7 +148,8 @@ pub struct Config {
     pub edit_threshold_lines: usize,
     /// Completion token cap per request; unset: sized to the model ([`Config::limits_for`]).
     pub max_tokens: Option<u32>,
-    /// Sampling temperature.
+    /// Sampling temperature; unset: 0.2, or 0 (greedy) for the `local` kind
+    /// ([`crate::codegen::quality::default_temperature`]).
     pub temperature: Option<f32>,
     /// Nucleus sampling.
     pub top_p: Option<f32>,
@@ -190,7 +191,7 @@ impl Default for Config {
             repo_summary_max_files: 300,
             edit_threshold_lines: 400,
             max_tokens: None,
-            temperature: Some(0.2),
+            temperature: None,
             top_p: None,
             seed: None,
             theme: "dark".into(),

@@ -154,9 +154,11 @@ async fn success_on_attempt_one_with_write_file() {
     let names: Vec<&str> = r.log["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
+        // `check app.py`: the file's candidate and its checks, as soon as it was generated.
         vec![
             "context",
             "generate",
+            "check app.py",
             "wave 1",
             "materialize",
             "format",

@@ -510,10 +510,11 @@ fn the_validation_panel_counts_tests_and_lists_each_failure_with_a_jump_to_it() 
 fn the_files_pane_shows_each_file_quality_score_after_a_run() {
     let mut a = reviewed();
     assert!(!text(&render(&mut a, 160, 48)).contains("score"), "no column before a run scored the files");
-    let mut summary = ai_tools::orchestrator::summary::Summary::default();
-    summary.quality_score = Some(0.9);
-    summary.file_scores.insert("calc/ops.py".into(), 0.85);
-    summary.file_scores.insert("services/billing/app/models.py".into(), 1.0);
+    let summary = ai_tools::orchestrator::summary::Summary {
+        quality_score: Some(0.9),
+        file_scores: [("calc/ops.py".to_owned(), 0.85), ("services/billing/app/models.py".to_owned(), 1.0)].into(),
+        ..Default::default()
+    };
     a.on_event(&Event::Ready { summary: Box::new(summary) });
     let s = text(&render(&mut a, 160, 48));
     assert!(s.contains("score"), "{s}");

@@ -166,7 +166,9 @@ async fn a_failing_pytest_test_is_repaired_and_passes_on_the_rerun() {
         vec![
             "context",
             "generate",
+            "check calc.py",
             "wave 1",
+            "check test_calc.py",
             "wave 2",
             "materialize",
             "format",

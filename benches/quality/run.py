@@ -150,7 +150,8 @@ def run_one(args, problem: dict, mode: str, sandbox: bool, ruff: str | None) -> 
         repo, target = make_repo(base, problem)
         cfg = base / "config.toml"
         threads = f"\n[providers.local]\nthreads = {args.threads}\n" if args.threads else ""
-        cfg.write_text(CONFIG[mode] + threads)
+        extra = args.pipeline_config.replace("\\n", "\n") + "\n" if mode == "pipeline" and args.pipeline_config else ""
+        cfg.write_text(CONFIG[mode] + extra + threads)
         env = dict(os.environ)
         env["AI_TOOLS_CONFIG"] = str(cfg)
         # The validators the pipeline uses (ruff, pyright) from the ai-tools repo's .venv.
@@ -241,13 +242,18 @@ def main() -> int:
     p.add_argument("--run-timeout", type=float, default=1800.0, help="seconds for one `ai-tools codegen` run")
     p.add_argument("--out", default=str(HERE / "results"), help="directory for the JSON and markdown report")
     p.add_argument("--keep", action="store_true", help="also keep every generated file under OUT/code/")
+    p.add_argument("--pipeline-config", default="", help="TOML appended to the pipeline mode's config (e.g. '[generate]\\ncandidates = 2')")
     args = p.parse_args()
     modes = [m for m in args.modes.split(",") if m in MODES]
     problems = dataset()[args.offset : args.offset + args.limit]
     sandbox = bwrap_works()
     ruff = shutil.which("ruff", path=str(ROOT / ".venv" / "bin")) or shutil.which("ruff")
     print(f"{len(problems)} problems from #{args.offset}, modes {modes}, check in {'bwrap' if sandbox else 'a subprocess'}", file=sys.stderr)
-    rows = []
+    rows: list[dict] = []
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    md = ""
     for i, problem in enumerate(problems):
         for mode in modes:
             row = run_one(args, problem, mode, sandbox, ruff)
@@ -255,17 +261,27 @@ def main() -> int:
             print(f"[{i + 1}/{len(problems)}] {row['task_id']} {mode}: {'PASS' if row['passed'] else 'fail'} "
                   f"({row['seconds']} s, extracted={row['extracted']}, syntax={row['syntax_clean']}, ruff={row['ruff_clean']})",
                   file=sys.stderr, flush=True)
-    summary = summarize(rows)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    header = f"HumanEval #{args.offset}–#{args.offset + len(problems) - 1} ({len(problems)} problems), SmolLM2-135M via `ai-tools codegen --provider local`"
-    md = table(summary, header)
-    report = {"offset": args.offset, "limit": args.limit, "modes": modes, "sandbox": sandbox, "summary": summary, "rows": rows}
-    (out / f"{stamp}.json").write_text(json.dumps(report, indent=2))
-    (out / f"{stamp}.md").write_text(md)
+        # Rewritten after every problem, so a run stopped early still leaves its finished problems.
+        md = write_report(args, out, stamp, modes, sandbox, rows, i + 1, len(problems))
     print(md)
     return 0
+
+
+def write_report(args, out: Path, stamp: str, modes: list[str], sandbox: bool, rows: list[dict], done: int, total: int) -> str:
+    """Writes OUT/<stamp>.json and .md for the `done` finished problems of `total`; returns the table."""
+    summary = summarize(rows)
+    last = args.offset + done - 1
+    status = "" if done == total else f" — partial: {done} of {total} finished"
+    header = (f"HumanEval #{args.offset}–#{last} ({done} problems{status}), "
+              "SmolLM2-135M via `ai-tools codegen --provider local`")
+    md = table(summary, header)
+    report = {"offset": args.offset, "limit": args.limit, "finished": done, "planned": total, "modes": modes,
+              "sandbox": sandbox, "pipeline_config": args.pipeline_config, "summary": summary, "rows": rows}
+    for name, text in ((f"{stamp}.json", json.dumps(report, indent=2)), (f"{stamp}.md", md)):
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text)
+        tmp.replace(out / name)
+    return md
 
 
 if __name__ == "__main__":

@@ -41,11 +41,22 @@ pub struct GenerateSettings {
     pub top_p: Option<f32>,
     /// Sampling seed.
     pub seed: Option<u64>,
+    /// `(index, temperature)` when the request is candidate `index` (0-based) of a best-of-N
+    /// sample: the request gets [`ChatRequest::candidate`]'s seed and that temperature;
+    /// `None`: `seed` and `temperature` as they are.
+    pub candidate: Option<(u32, f32)>,
 }
 
 impl Default for GenerateSettings {
     fn default() -> Self {
-        Self { edit_threshold_lines: 400, max_tokens: 4096, temperature: Some(0.2), top_p: None, seed: None }
+        Self {
+            edit_threshold_lines: 400,
+            max_tokens: 4096,
+            temperature: Some(0.2),
+            top_p: None,
+            seed: None,
+            candidate: None,
+        }
     }
 }
 
@@ -164,7 +175,10 @@ pub async fn generate_file(
         r.top_p = settings.top_p;
         r.seed = settings.seed;
         r.reply_shape = Some(shape.clone());
-        r
+        match settings.candidate {
+            Some((index, temperature)) => r.candidate(index, temperature),
+            None => r,
+        }
     };
     let started = Instant::now();
     let reply = broker.call(Role::Codegen, &build, ctx).await?;

@@ -7,8 +7,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Candidates per file for the `local` kind when `[generate] candidates` is unset.
+/// Candidates per file for the `local` kind when `[generate] candidates` is unset: 1, since
+/// extra candidates cost time linearly and turned no extra file clean on the embedded model
+/// (`docs/bench-local.md`, "Candidates"; README, "Candidates in the generate stage").
 pub const LOCAL_CANDIDATES: u32 = 1;
+
+/// The sampling temperature when the configuration sets none: greedy (0) for the `local` kind
+/// — the embedded 135M model's greedy reply is its best one on HumanEval (README, "Candidates in
+/// the generate stage") — and 0.2 for remote providers.
+pub fn default_temperature(kind: &str) -> f32 {
+    if kind == "local" { 0.0 } else { 0.2 }
+}
 
 /// `[generate]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -260,6 +260,23 @@ pub enum Event {
         /// Target.
         path: String,
     },
+    /// A generated target was checked as soon as it came (verify as you go): its candidates
+    /// (`[generate] candidates`) were checked by the fast verifiers and the best kept, after
+    /// the autofixes (`[generate] autofix`). Comes before the target's [`Event::FileGenerated`].
+    FileChecked {
+        /// Target.
+        path: String,
+        /// Candidates sampled (1 without best-of-N).
+        candidates: usize,
+        /// 1-based number of the kept candidate.
+        kept: usize,
+        /// What the fast verifiers still hold against the kept candidate.
+        findings: usize,
+        /// The autofixes applied to the kept candidate, in order (`trailing_junk`, `ruff_fix`, …).
+        fixes: Vec<String>,
+        /// One line: `3 candidates, kept #2 (0 findings)`.
+        summary: String,
+    },
     /// A target was generated.
     FileGenerated {
         /// Target.

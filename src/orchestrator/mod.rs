@@ -77,6 +77,9 @@ impl Session {
         let env = self.env.clone();
         let primary = build::resolve_roles(c, &|k| env(k)).remove(&Role::Codegen).and_then(|ch| ch.into_iter().next());
         let limits = c.limits_for(primary.as_deref().unwrap_or_default());
+        let kind = primary.as_deref().map(|p| c.providers.get(p).and_then(|pc| pc.kind.as_deref()).unwrap_or(p));
+        let mut generate_quality = c.generate.clone();
+        generate_quality.candidates = Some(generate_quality.candidates_for(kind.unwrap_or_default()));
         run::RunSettings {
             concurrency: c.concurrency.max(1),
             context_budget: limits.context_budget_tokens,
@@ -84,10 +87,15 @@ impl Session {
             generate: GenerateSettings {
                 edit_threshold_lines: c.edit_threshold_lines,
                 max_tokens: limits.max_tokens,
-                temperature: c.temperature,
+                temperature: Some(
+                    c.temperature
+                        .unwrap_or_else(|| crate::codegen::quality::default_temperature(kind.unwrap_or_default())),
+                ),
                 top_p: c.top_p,
                 seed: c.seed,
+                candidate: None,
             },
+            generate_quality,
             diff_backend: Backend::default(),
             validate: c.validate.clone(),
             repair: c.repair.clone(),

@@ -59,6 +59,9 @@ pub struct RunSettings {
     pub repo_summary_max_files: usize,
     /// Request settings (edit threshold, max tokens, sampling).
     pub generate: GenerateSettings,
+    /// `[generate]`, with `candidates` resolved for the codegen chain's first provider
+    /// ([`crate::codegen::quality::GenerateConfig::candidates_for`]).
+    pub generate_quality: crate::codegen::quality::GenerateConfig,
     /// Diff algorithm.
     pub diff_backend: Backend,
     /// `[validate]`.

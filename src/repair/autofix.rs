@@ -7,16 +7,20 @@
 //!    loop until the token cap), and a truncated copy at the very end is dropped;
 //! 2. [`DUPLICATES`] (Python): a top-level `def`/`class` defined again is kept once — the first
 //!    copy that parses — unless a copy is an `@overload`/`.register` variant;
-//! 3. [`TRAILING_JUNK`] (Python): when the first syntax error lies after the last complete
+//! 3. [`UNCLOSED_DOCSTRING`] (Python): a reply that ends inside a triple-quoted string (the
+//!    model stopped, or closed its fence, in the middle of a docstring it copied from the plan)
+//!    gets the string closed at the opening line's indentation — only when that makes the file
+//!    parse;
+//! 4. [`TRAILING_JUNK`] (Python): when the first syntax error lies after the last complete
 //!    top-level definition, what follows that definition is dropped — only if every symbol the
 //!    plan names that was defined is still defined, and the rest parses;
-//! 4. [`STDLIB_IMPORTS`] (Python): for names ruff reports undefined (F821) that belong to one
+//! 5. [`STDLIB_IMPORTS`] (Python): for names ruff reports undefined (F821) that belong to one
 //!    standard-library module without doubt (`os`, `re`, `json`, `math`, `List` from
 //!    `typing`, …), the import is added after the module's leading imports;
-//! 5. [`RUFF_FIX`] (Python): ruff's safe fixes (`ruff check --fix-only`, unsafe fixes off).
+//! 6. [`RUFF_FIX`] (Python): ruff's safe fixes (`ruff check --fix-only`, unsafe fixes off).
 //!
 //! Invariants: a fix returns `None` unless it changed something; no fix runs the code; the
-//! pure fixes (1–3) are plain functions of their input.
+//! pure fixes (1–4) are plain functions of their input.
 
 use std::collections::BTreeSet;
 
@@ -29,6 +33,8 @@ use crate::validate::{Family, family, syntax};
 pub const REPETITION: &str = "repetition";
 /// Fix name: duplicate top-level definitions removed.
 pub const DUPLICATES: &str = "duplicate_definitions";
+/// Fix name: a triple-quoted string left open at the end of the file closed.
+pub const UNCLOSED_DOCSTRING: &str = "unclosed_docstring";
 /// Fix name: trailing junk after the last complete definition dropped.
 pub const TRAILING_JUNK: &str = "trailing_junk";
 /// Fix name: missing standard-library imports added.
@@ -200,6 +206,28 @@ pub fn salvage_trailing_junk(file: &RelPath, content: &str, named: &[NamedSymbol
     must.iter().all(|n| after.contains(n)).then_some(kept)
 }
 
+/// Closes a triple-quoted string left open at the end of `content` (fix 3 of the module docs);
+/// `None` when the file parses, no such string is open, or closing it does not make the file
+/// parse.
+pub fn close_unclosed_docstring(file: &RelPath, content: &str) -> Option<String> {
+    if syntax::check(file, content)?.is_empty() {
+        return None;
+    }
+    for delim in ["\"\"\"", "'''"] {
+        if content.matches(delim).count() % 2 == 0 {
+            continue;
+        }
+        let opener = content.rfind(delim)?;
+        let line = &content[content[..opener].rfind('\n').map_or(0, |i| i + 1)..];
+        let indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let closed = format!("{}\n{indent}{delim}\n", content.trim_end());
+        if syntax::check(file, &closed).is_some_and(|f| f.is_empty()) {
+            return Some(closed);
+        }
+    }
+    None
+}
+
 /// The import that defines `name` when one standard-library module is the only sensible source:
 /// `(module, None)` for `import module`, `(module, Some(name))` for `from module import name`.
 pub fn stdlib_import_for(name: &str) -> Option<(&'static str, Option<&'static str>)> {
@@ -245,6 +273,16 @@ pub fn stdlib_import_for(name: &str) -> Option<(&'static str, Option<&'static st
         "io",
         "pprint",
         "inspect",
+        "pickle",
+        "queue",
+        "array",
+        "contextlib",
+        "difflib",
+        "fnmatch",
+        "calendar",
+        "zlib",
+        "gzip",
+        "threading",
     ];
     const FROM: &[(&str, &[&str])] = &[
         (
@@ -364,6 +402,8 @@ pub enum Step {
     Repetition,
     /// [`remove_duplicate_definitions`].
     Duplicates,
+    /// [`close_unclosed_docstring`].
+    UnclosedDocstring,
     /// [`salvage_trailing_junk`].
     TrailingJunk,
     /// [`add_stdlib_imports`].
@@ -374,14 +414,21 @@ pub enum Step {
 
 impl Step {
     /// Every fix, in the order they run.
-    pub const ALL: [Step; 5] =
-        [Step::Repetition, Step::Duplicates, Step::TrailingJunk, Step::StdlibImports, Step::RuffFix];
+    pub const ALL: [Step; 6] = [
+        Step::Repetition,
+        Step::Duplicates,
+        Step::UnclosedDocstring,
+        Step::TrailingJunk,
+        Step::StdlibImports,
+        Step::RuffFix,
+    ];
 
     /// Its name in repair attempts (`fix`).
     pub fn name(self) -> &'static str {
         match self {
             Step::Repetition => REPETITION,
             Step::Duplicates => DUPLICATES,
+            Step::UnclosedDocstring => UNCLOSED_DOCSTRING,
             Step::TrailingJunk => TRAILING_JUNK,
             Step::StdlibImports => STDLIB_IMPORTS,
             Step::RuffFix => RUFF_FIX,
@@ -407,6 +454,7 @@ impl Step {
             Step::Repetition => collapse_repetition(content),
             _ if !python => None,
             Step::Duplicates => remove_duplicate_definitions(content),
+            Step::UnclosedDocstring => close_unclosed_docstring(file, content),
             Step::TrailingJunk => salvage_trailing_junk(file, content, named),
             Step::StdlibImports => add_stdlib_imports(content, undefined),
             Step::RuffFix if fast.has_ruff() => Some(fast.ruff_fix(file, content).await?),
@@ -508,6 +556,31 @@ pub(crate) mod tests {
         assert_eq!(salvage_trailing_junk(&file, &middle, &[]), None);
     }
 
+    /// SmolLM2-135M's greedy reply to HumanEval/1 (the quality benchmark): the prompt's
+    /// docstring copied, and the reply ends inside it.
+    const PAREN_GROUPS: &str = include_str!("../../tests/fixtures/smollm2/humaneval1_unclosed_docstring.py");
+
+    #[tokio::test]
+    async fn an_unclosed_docstring_is_closed_and_the_chain_makes_the_real_reply_parse() {
+        let file = py("parens");
+        assert!(!syntax::check(&file, PAREN_GROUPS).unwrap().is_empty());
+        let closed = close_unclosed_docstring(&file, PAREN_GROUPS).unwrap();
+        assert!(closed.ends_with("    ['()', '(())', '(()())']\n    \"\"\"\n"), "{closed}");
+        assert_eq!(syntax::check(&file, &closed).unwrap(), vec![]);
+        assert_eq!(close_unclosed_docstring(&file, &closed), None, "a file that parses is left alone");
+        // Not when closing the string does not make the file parse.
+        assert_eq!(close_unclosed_docstring(&file, "def f(:\n    \"\"\"doc\n"), None);
+        let named = pysrc::named_symbols("`separate_paren_groups(paren_string: str) -> List[str]`");
+        let (_repo, scratch) = scratch();
+        let fast = fast(&scratch);
+        let fixes = autofix(&fast, &file, PAREN_GROUPS, &named).await.unwrap();
+        let names: Vec<_> = fixes.iter().map(|f| f.name).collect();
+        assert_eq!(names, vec![UNCLOSED_DOCSTRING, STDLIB_IMPORTS]);
+        let last = &fixes.last().unwrap().content;
+        assert!(last.contains("from typing import List\n"), "{last}");
+        assert!(fast.ruff_findings(&file, last).await.unwrap().is_empty(), "{last}");
+    }
+
     #[tokio::test]
     async fn the_whole_chain_makes_the_real_reply_clean() {
         let file = py("stats");
@@ -559,6 +632,8 @@ pub(crate) mod tests {
         assert_eq!(merged, "from typing import Dict, List\n\nx: List[Dict] = []\n");
         assert_eq!(add_stdlib_imports("x = n\n", &["n".to_owned()]), None);
         assert_eq!(stdlib_import_for("datetime"), None, "module and class: ambiguous");
+        // SmolLM2 on HumanEval/4 (the quality benchmark) called `pickle.dump` without the import.
+        assert_eq!(stdlib_import_for("pickle"), Some(("pickle", None)));
     }
 
     #[test]

@@ -102,3 +102,47 @@ pub struct RepairAttempt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
 }
+
+/// One candidate of a best-of-N sample for a generated file, as the run log records it
+/// (`[generate] candidates`; see `crate::repair::candidates` for the checks and the order).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CandidateRecord {
+    /// Repo-relative path of the file.
+    pub file: String,
+    /// 1-based candidate number.
+    pub number: usize,
+    /// The sampling seed of its request (`None`: the provider's default).
+    pub seed: Option<u64>,
+    /// The sampling temperature of its request.
+    pub temperature: Option<f32>,
+    /// Completion tokens of its reply.
+    pub output_tokens: u64,
+    /// Why the reply gave no content (it did not parse, or wrote another file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The autofixes applied to it before it was checked (`trailing_junk`, `ruff_fix`, …), in
+    /// order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<String>,
+    /// Built-in syntax check findings on the (autofixed) content.
+    pub syntax: usize,
+    /// ruff findings (`--select F,E9`).
+    pub ruff: usize,
+    /// Plan-named symbols it does not define.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// Plan-named functions whose parameters differ from the plan's `def` line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signature: Vec<String>,
+    /// The plan's examples that passed.
+    pub examples_passed: usize,
+    /// The plan's examples that failed.
+    pub examples_failed: usize,
+    /// Everything the checks held against it (the sum of the counts above).
+    pub findings: usize,
+    /// Verifiers that could not run on it (ruff crashed, Python missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_errors: Vec<String>,
+    /// Whether it was kept.
+    pub kept: bool,
+}

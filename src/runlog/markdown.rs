@@ -84,6 +84,7 @@ pub fn render(log: &RunLog) -> String {
             );
         }
     }
+    candidates(&mut s, log);
     if !attempts.is_empty() {
         let _ = writeln!(s, "\n## Repair attempts\n");
         let _ = writeln!(s, "| File | Attempt | Errors in | Errors out | Success | Tokens in/out | Note |");
@@ -104,6 +105,39 @@ pub fn render(log: &RunLog) -> String {
         }
     }
     s
+}
+
+/// The Candidates section: every candidate of every best-of-N sample, its checks and the choice.
+fn candidates(s: &mut String, log: &RunLog) {
+    let all: Vec<_> = log.steps.iter().flat_map(|st| st.candidates.iter()).collect();
+    if all.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Candidates\n");
+    let _ = writeln!(
+        s,
+        "| File | # | Seed | Temp | Tokens | Autofixes | Syntax | Ruff | Missing | Examples failed | Kept | Note |"
+    );
+    let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: | --- | --- |");
+    for c in all {
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "–".to_owned());
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&c.file),
+            c.number,
+            opt(c.seed.map(|x| x.to_string())),
+            opt(c.temperature.map(|t| format!("{t:.2}"))),
+            c.output_tokens,
+            cell(&c.fixes.join(", ")),
+            c.syntax,
+            c.ruff,
+            cell(&[c.missing.clone(), c.signature.iter().map(|n| format!("{n}()")).collect()].concat().join(", ")),
+            c.examples_failed,
+            if c.kept { "yes" } else { "" },
+            cell(c.error.as_deref().unwrap_or("")),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
-pub use crate::report::{RepairAttempt, ValidationReport};
+pub use crate::report::{CandidateRecord, RepairAttempt, ValidationReport};
 use crate::task::TaskDir;
 use crate::task::fsio::{self, WriteError};
 
@@ -63,6 +63,9 @@ pub struct StepEvent {
     /// `tests_failed_before_repair` when nothing was repaired).
     #[serde(default)]
     pub tests_failed_after_repair: usize,
+    /// The candidates sampled in it (a generated file's sub-step), kept or not.
+    #[serde(default)]
+    pub candidates: Vec<CandidateRecord>,
 }
 
 impl StepEvent {
@@ -81,6 +84,7 @@ impl StepEvent {
             tests_run: 0,
             tests_failed_before_repair: 0,
             tests_failed_after_repair: 0,
+            candidates: Vec::new(),
         }
     }
 
@@ -113,7 +117,7 @@ impl StepEvent {
 
 impl Serialize for StepEvent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("StepEvent", 16)?;
+        let mut st = s.serialize_struct("StepEvent", 17)?;
         st.serialize_field("name", &self.name)?;
         st.serialize_field("parent", &self.parent)?;
         st.serialize_field("start", &self.start)?;
@@ -130,6 +134,11 @@ impl Serialize for StepEvent {
         st.serialize_field("tests_run", &self.tests_run)?;
         st.serialize_field("tests_failed_before_repair", &self.tests_failed_before_repair)?;
         st.serialize_field("tests_failed_after_repair", &self.tests_failed_after_repair)?;
+        if !self.candidates.is_empty() {
+            st.serialize_field("candidates", &self.candidates)?;
+        } else {
+            st.skip_field("candidates")?;
+        }
         st.end()
     }
 }

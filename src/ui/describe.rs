@@ -27,6 +27,10 @@ fn raw_line(e: &Event) -> Option<String> {
         Event::FileGenerated { path, lines, output_tokens, elapsed_ms, .. } => {
             format!("  generated {path}: {lines} lines, {output_tokens} tokens, {:.1}s", *elapsed_ms as f64 / 1000.0)
         }
+        Event::FileChecked { path, summary, fixes, .. } if fixes.is_empty() => format!("  checked {path}: {summary}"),
+        Event::FileChecked { path, summary, fixes, .. } => {
+            format!("  checked {path}: {summary}; autofixed: {}", fixes.join(", "))
+        }
         Event::FileFailed { path, error } => format!("  FAILED {path}: {error}"),
         Event::FileSkipped { path, reason } => format!("  skipped {path}: {reason}"),
         Event::ScopeViolation { target, paths } => {
@@ -192,5 +196,27 @@ fn edited(path: &str, outcome: &crate::review::edit::EditOutcome) -> String {
             }
             s
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checked_file_shows_the_choice_and_its_autofixes() {
+        let e = |fixes: Vec<&str>| Event::FileChecked {
+            path: "pkg/add.py".into(),
+            candidates: 3,
+            kept: 2,
+            findings: 0,
+            fixes: fixes.into_iter().map(str::to_owned).collect(),
+            summary: "3 candidates, kept #2 (0 findings)".into(),
+        };
+        assert_eq!(line(&e(vec![])).unwrap(), "  checked pkg/add.py: 3 candidates, kept #2 (0 findings)");
+        assert_eq!(
+            line(&e(vec!["unclosed_docstring", "stdlib_imports"])).unwrap(),
+            "  checked pkg/add.py: 3 candidates, kept #2 (0 findings); autofixed: unclosed_docstring, stdlib_imports"
+        );
     }
 }

@@ -8,7 +8,12 @@
 //! - a target whose dependency failed is skipped, never generated against a missing input;
 //! - a provider failure (the whole chain is down) cancels the requests in flight and starts
 //!   no new ones; the user's cancel does the same;
-//! - state.json is saved after every finished request.
+//! - state.json is saved after every finished request;
+//! - verify as you go ([`crate::codegen::best_of`]): with `[generate] candidates` > 1 or
+//!   `[generate] autofix`, a target's candidates are autofixed and checked as they come and
+//!   the best is kept before its dependents start, so their context holds the fixed version;
+//!   every candidate, its checks and the choice go in the run log (a `check <path>` sub-step
+//!   of `generate`) and an [`Event::FileChecked`]; the validate stage re-checks the whole.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,11 +23,12 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::{BrokerError, CallCtx, CallRecord, StreamDelta};
+use crate::codegen::best_of::{self, Checked, SampleCtx, Verifier};
 use crate::codegen::generate::{self, GenerateError, Generated};
 use crate::context::{self, DependencyContent};
 use crate::orchestrator::events::Event;
 use crate::orchestrator::fail::Fail;
-use crate::orchestrator::run::{Run, RunEnv};
+use crate::orchestrator::run::{Run, RunEnv, blocking};
 use crate::orchestrator::summary::WaveTiming;
 use crate::plan::{Action, Plan, PlannedFile};
 use crate::runlog::StepEvent;
@@ -41,7 +47,7 @@ struct WaveProgress {
     bad: usize,
 }
 
-type Finished = (RelPath, Result<Generated, GenerateError>);
+type Finished = (RelPath, Result<Generated, GenerateError>, Option<Checked>);
 
 /// The scheduler's bookkeeping for one generate stage.
 struct Scheduler {
@@ -58,10 +64,12 @@ struct Scheduler {
     /// Cancels the requests in flight (the user's cancel, or the provider chain went down).
     cancel: CancellationToken,
     repo_summary: Arc<String>,
+    /// Checks each target as it comes (`None`: one reply, taken as it is).
+    verifier: Option<Arc<Verifier>>,
 }
 
 impl Scheduler {
-    fn new(plan: &Plan, cancel: CancellationToken, repo_summary: Arc<String>) -> Self {
+    fn new(plan: &Plan, cancel: CancellationToken, repo_summary: Arc<String>, verifier: Option<Arc<Verifier>>) -> Self {
         let waves = &plan.waves;
         let pos: BTreeMap<&RelPath, usize> = plan.files.iter().enumerate().map(|(i, f)| (&f.path, i)).collect();
         let order: Vec<(usize, RelPath)> =
@@ -88,6 +96,7 @@ impl Scheduler {
             in_flight: 0,
             cancel,
             repo_summary,
+            verifier,
         }
     }
 }
@@ -102,13 +111,14 @@ impl Run {
     pub(crate) async fn generate(&mut self, repo_summary: Arc<String>) -> Result<(), Fail> {
         self.enter(Stage::Generate, "generate")?;
         let t = Instant::now();
-        let mut s = Scheduler::new(&self.plan, self.env.cancel.child_token(), repo_summary);
+        let verifier = self.verifier().await?;
+        let mut s = Scheduler::new(&self.plan, self.env.cancel.child_token(), repo_summary, verifier);
         loop {
             self.start_ready(&mut s)?;
             let Some(joined) = s.set.join_next().await else { break };
             s.in_flight -= 1;
-            let (path, res) = joined.map_err(Fail::internal)?;
-            self.on_finished(&mut s, &path, res);
+            let (path, res, checked) = joined.map_err(Fail::internal)?;
+            self.on_finished(&mut s, &path, res, checked);
         }
         self.skip_unstarted(&s);
         self.summary.waves.sort_by_key(|w| w.wave);
@@ -125,6 +135,20 @@ impl Run {
             return Err(Fail::cancelled());
         }
         Ok(())
+    }
+
+    /// The stage's verifier ([`Verifier::for_plan`]), shared by its requests.
+    async fn verifier(&self) -> Result<Option<Arc<Verifier>>, Fail> {
+        let (repo, plan, st) = (self.env.repo.clone(), self.plan.clone(), self.env.settings.clone());
+        let v = blocking(move || Verifier::for_plan(&repo, &plan, &st.generate_quality, &st.validate, &st.sandbox))
+            .await?
+            .map_err(|e| {
+                Fail::failed(
+                    format!("cannot set up the checks of generated files: {e}"),
+                    "check disk space and permissions of the temp dir, or set `[generate] autofix = false`",
+                )
+            })?;
+        Ok(v.map(Arc::new))
     }
 
     /// Starts, skips or completes every target that can move; repeats, since a delete or a
@@ -175,7 +199,7 @@ impl Run {
         self.wave_started(&mut s.progress[w], w);
         self.set_status(path, FileStatus::Generating, None);
         let pkg = self.package(entry, &s.repo_summary)?;
-        spawn_request(&mut s.set, &self.env, &plan, path.clone(), w + 1, pkg, s.cancel.clone());
+        spawn_request(s, &self.env, &plan, path.clone(), w + 1, pkg);
         s.in_flight += 1;
         Ok(true)
     }
@@ -190,8 +214,22 @@ impl Run {
     }
 
     /// Files one finished request: state, events, the calls' records under their waves.
-    fn on_finished(&mut self, s: &mut Scheduler, path: &RelPath, res: Result<Generated, GenerateError>) {
+    fn on_finished(
+        &mut self,
+        s: &mut Scheduler,
+        path: &RelPath,
+        res: Result<Generated, GenerateError>,
+        checked: Option<Checked>,
+    ) {
         let w = s.index.get(path).map_or(0, |(w, _)| *w);
+        if let Some(c) = checked {
+            self.note_checked(path, c, res.is_ok());
+        }
+        if let (Some(v), Ok(g)) = (&s.verifier, &res)
+            && let Err(e) = v.overlay(path, &g.content)
+        {
+            self.env.bus.emit(Event::log("warn", format!("checks of files that depend on {path}: {e}")));
+        }
         let ok = self.record(path, res);
         if !ok {
             s.dead.insert(path.clone());
@@ -208,6 +246,28 @@ impl Run {
         }
         self.finish_one(&mut s.progress[w], w, ok);
         self.save();
+    }
+
+    /// Records a target's candidates and the choice: a `check <path>` sub-step of `generate` in
+    /// the run log and, when a candidate was kept, an [`Event::FileChecked`].
+    fn note_checked(&mut self, path: &RelPath, c: Checked, kept: bool) {
+        if kept {
+            let findings = c.selection.best().map_or(0, |b| b.findings());
+            self.env.bus.emit(Event::FileChecked {
+                path: path.to_string(),
+                candidates: c.records.len(),
+                kept: c.selection.kept + 1,
+                findings,
+                fixes: c.fixes.clone(),
+                summary: c.selection.summary(),
+            });
+        }
+        let Some(r) = self.rec.as_mut() else { return };
+        let mut step = StepEvent::start(format!("check {path}"), Some(Stage::Generate.as_str()));
+        step.output_tokens = c.records.iter().map(|r| r.output_tokens).sum();
+        step.candidates = c.records;
+        step.finish();
+        r.sub_step(step);
     }
 
     /// Whatever never started (the run stopped) is skipped.
@@ -339,18 +399,18 @@ impl Run {
     }
 }
 
-/// Spawns the request for `path` (in 1-based `wave`), streaming its reply as events.
+/// Spawns the request for `path` (in 1-based `wave`) — through the verifier when there is one
+/// — streaming its reply as events.
 fn spawn_request(
-    set: &mut JoinSet<Finished>,
+    s: &mut Scheduler,
     env: &RunEnv,
     plan: &Arc<Plan>,
     path: RelPath,
     wave: usize,
     pkg: context::ContextPackage,
-    cancel: CancellationToken,
 ) {
-    let (env, plan) = (env.clone(), plan.clone());
-    set.spawn(async move {
+    let (env, plan, cancel, verifier) = (env.clone(), plan.clone(), s.cancel.clone(), s.verifier.clone());
+    s.set.spawn(async move {
         let label = path.to_string();
         env.bus.emit(Event::FileStarted { path: label.clone(), wave });
         let sink = {
@@ -365,7 +425,14 @@ fn spawn_request(
             move |notice| bus.emit(Event::Provider { notice, path: label.clone() })
         };
         let ctx = CallCtx { label: &label, sink: &sink, notices: &notices, cancel: &cancel };
-        let r = generate::generate_file(&env.broker, &env.prompts, &plan, &pkg, &env.settings.generate, &ctx).await;
-        (path, r)
+        let (broker, prompts, settings) = (&env.broker, &env.prompts, &env.settings.generate);
+        let (r, checked) = match &verifier {
+            Some(v) => {
+                let sx = SampleCtx { broker, prompts, settings, repo: &env.repo };
+                best_of::sample(v, &sx, &plan, &pkg, &ctx).await
+            }
+            None => (generate::generate_file(broker, prompts, &plan, &pkg, settings, &ctx).await, None),
+        };
+        (path, r, checked)
     });
 }
