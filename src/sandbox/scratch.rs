@@ -8,7 +8,9 @@
 //!   hard link shares its inode with the working tree, so a tool writing "its" file, e.g. a
 //!   generated `tsconfig.json` with `tsBuildInfoFile: "./README.md"`, would rewrite the user's
 //!   file); symlinks are recreated as symlinks; the dependency dirs `node_modules`, `.venv` and
-//!   `venv` are one symlink each to the repo's dir, which the sandbox binds **read-only**;
+//!   `venv` are one symlink each to the repo's dir, which the sandbox binds **read-only**; a
+//!   top-level *symlink* with one of those names is bound only when its canonical target lies
+//!   inside the canonical repo (a `.venv -> /` or `-> $HOME` stays a plain, unbound symlink);
 //! - `.git`, `.ai-tools`, the top-level `target` and tool caches are left out;
 //! - every overlay goes through [`SafeDir::write`] (atomic, refuses symlinked paths);
 //! - the whole scratch area is removed when the [`Scratch`] is dropped.
@@ -132,7 +134,14 @@ impl Scratch {
             if ft.is_symlink() {
                 let target = fs::read_link(&src).map_err(io_err(&src))?;
                 if top && LINK_WHOLE.contains(&name_s.as_ref()) {
-                    self.linked_dirs.push(src.canonicalize().unwrap_or(src.clone()));
+                    // `from` is the canonical repo here: bind only a target inside it.
+                    if let Ok(c) = src.canonicalize()
+                        && c.starts_with(from)
+                        && c != from
+                        && c.is_dir()
+                    {
+                        self.linked_dirs.push(c);
+                    }
                 }
                 std::os::unix::fs::symlink(&target, &dst).map_err(io_err(&dst))?;
             } else if ft.is_dir() && LINK_WHOLE.contains(&name_s.as_ref()) {
@@ -287,6 +296,22 @@ mod tests {
         let area = s.area().to_path_buf();
         drop(s);
         assert!(!area.exists(), "the scratch area is removed");
+    }
+
+    #[test]
+    fn a_dependency_symlink_is_linked_only_inside_the_repo() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join("repo");
+        fs::create_dir_all(repo.join("deps/venv")).unwrap();
+        fs::create_dir_all(t.path().join("outside")).unwrap();
+        std::os::unix::fs::symlink("/", repo.join(".venv")).unwrap();
+        std::os::unix::fs::symlink(t.path().join("outside"), repo.join("node_modules")).unwrap();
+        std::os::unix::fs::symlink("deps/venv", repo.join("venv")).unwrap();
+        let s = Scratch::mirror_of(&repo).unwrap();
+        assert_eq!(s.linked_dirs(), [repo.canonicalize().unwrap().join("deps/venv")]);
+        for n in [".venv", "node_modules", "venv"] {
+            assert!(fs::symlink_metadata(s.root().join(n)).unwrap().file_type().is_symlink(), "{n}");
+        }
     }
 
     #[test]
