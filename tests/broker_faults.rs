@@ -199,6 +199,18 @@ async fn retries_429_honouring_retry_after() {
 }
 
 #[tokio::test]
+async fn a_huge_retry_after_waits_max_delay_instead_of_panicking() {
+    for (header, value) in [("retry-after", "1e30"), ("retry-after-ms", "inf")] {
+        let body = r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#;
+        let (s, r, seen) = retried_then_ok(status(429, &[(header, value)], body)).await;
+        assert_eq!(s.received().len(), 2, "{header}: {value}");
+        assert_eq!(r.record.retries, 1);
+        let n = seen.notices.lock().unwrap();
+        assert!(matches!(&n[0], Notice::Retry { wait_ms: 3000, .. }), "capped at max_delay (3 s): {n:?}");
+    }
+}
+
+#[tokio::test]
 async fn retries_529_503_cut_streams_error_events_and_stalls() {
     let overloaded = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
     for first in [
