@@ -60,6 +60,17 @@ pub fn build(
     env
 }
 
+/// Removes from `cmd` every variable of this process that [`is_denied`] matches (`extra`:
+/// further names), keeping the rest — for host children that need the user's environment (git,
+/// whose hooks, `core.fsmonitor` and config may run anything): no key reaches them.
+pub fn scrub(cmd: &mut std::process::Command, extra: &[String]) {
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(|name| is_denied(name, extra)) {
+            cmd.env_remove(&k);
+        }
+    }
+}
+
 /// Host variables a host tool gets (besides `PIP_*`): what pip needs to find its interpreter,
 /// a locale, a proxy and CA certificates.
 const HOST_TOOL_ALLOW: &[&str] = &[
