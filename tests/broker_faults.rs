@@ -332,3 +332,28 @@ async fn cancellation_aborts_a_stalled_request_promptly() {
     assert!(matches!(r, Err(BrokerError::Cancelled)), "{r:?}");
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 }
+
+/// A provider name from config becomes part of a transcript file name: one with `/` and `..`
+/// still lands as one file inside the transcript dir, and an `HttpBase`-holding provider's
+/// `Debug` never shows a token in its base URL.
+#[tokio::test]
+async fn provider_names_and_base_urls_cannot_escape_or_leak() {
+    let s = Server::start(|_| Reply::Sse(fixture("anth_text.sse"))).await;
+    let b = broker(vec![entry(anthropic(&s, "../../pwned"))]);
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("transcripts");
+    std::fs::create_dir_all(&dir).unwrap();
+    b.set_transcript_dir(Some(dir.clone()));
+    let (r, _) = call(&b, text_req(), &CancellationToken::new()).await;
+    r.unwrap();
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].contains("pwned") && !names[0].contains('/'), "{names:?}");
+    assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1, "nothing written beside the dir");
+
+    let url = s.url().replacen("http://", "http://user:sk-secret-in-url@", 1);
+    let p = OpenAiProvider::new("x", &format!("{url}/v1?token=sk-q"), None, None, "m", quick()).unwrap();
+    let shown = format!("{p:?}");
+    assert!(!shown.contains("sk-secret-in-url") && !shown.contains("sk-q"), "{shown}");
+}
