@@ -199,10 +199,14 @@ async fn a_dependency_symlink_out_of_the_repo_exposes_nothing() {
     std::os::unix::fs::symlink("/", repo.join(".venv")).unwrap();
     std::os::unix::fs::symlink(&outside, repo.join("venv")).unwrap();
     let tool = repo.join("node_modules/.bin/tsc");
+    // A second secret outside /tmp (the sandbox's /tmp is a fresh tmpfs).
+    let far = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::write(far.path().join("secret"), "host-secret\n").unwrap();
     let script = format!(
-        "#!/bin/sh\ncat {s} {s2} 2>/dev/null; echo done\n",
+        "#!/bin/sh\ncat {s}; cat {s2}; cat {s3}; echo done\n",
         s = outside.join("secret").display(),
-        s2 = "venv/secret"
+        s2 = "venv/secret",
+        s3 = far.path().join("secret").display()
     );
     std::fs::write(&tool, script).unwrap();
     use std::os::unix::fs::PermissionsExt;
