@@ -36,17 +36,21 @@ pub struct ProviderConfig {
     pub price_input_per_mtok: Option<f64>,
     /// Dollars per million output tokens.
     pub price_output_per_mtok: Option<f64>,
-    /// Connect timeout, seconds.
+    /// Connect timeout, seconds; a finite number from 0 to [`MAX_SECS`] (0: the default).
+    #[serde(deserialize_with = "finite_secs")]
     pub connect_timeout_secs: Option<f64>,
-    /// Time to first byte, seconds.
+    /// Time to first byte, seconds; a finite number from 0 to [`MAX_SECS`] (0: the default).
+    #[serde(deserialize_with = "finite_secs")]
     pub first_byte_timeout_secs: Option<f64>,
-    /// Longest silence between stream events, seconds.
+    /// Longest silence between stream events, seconds; a finite number from 0 to [`MAX_SECS`] (0: the default).
+    #[serde(deserialize_with = "finite_secs")]
     pub idle_timeout_secs: Option<f64>,
     /// Retries after the first attempt (default 2).
     pub max_retries: Option<u32>,
     /// Most response-body bytes one call may read (default 32 MiB; HTTP providers).
     pub max_reply_bytes: Option<u64>,
-    /// Longest wall time of one call, seconds (default 1200; HTTP providers).
+    /// Longest wall time of one call, seconds (default 1200; HTTP providers); a finite number from 0 to [`MAX_SECS`] (0: the default).
+    #[serde(deserialize_with = "finite_secs")]
     pub deadline_secs: Option<f64>,
     /// For `local`: the GGUF file (default: the pulled SmolLM2).
     pub model_path: Option<PathBuf>,
@@ -306,6 +310,20 @@ pub fn user_config_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "ai-tools").map(|d| d.config_dir().join("config.toml"))
 }
 
+/// The longest duration a `*_timeout_secs` or `deadline_secs` key accepts: one week, in seconds.
+pub const MAX_SECS: f64 = 604_800.0;
+
+/// Reads an optional duration in seconds, refusing what cannot be one (`inf`, `nan`, negative,
+/// over [`MAX_SECS`]) so the error carries the key's file and line.
+fn finite_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        Some(s) if !(0.0..=MAX_SECS).contains(&s) => Err(serde::de::Error::custom(format!(
+            "{s} is not a duration: use seconds from 0 to {MAX_SECS} (0 means the default)"
+        ))),
+        v => Ok(v),
+    }
+}
+
 fn merge(base: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {
         match (base.get_mut(&k), v) {
@@ -457,6 +475,17 @@ mod tests {
         assert_eq!((p.model.as_deref(), p.base_url.as_deref()), (Some("b"), Some("http://x")));
         assert_eq!(c.roles["codegen"], vec!["fast"]);
         assert!(s.user.is_some() && s.repo.is_some());
+    }
+
+    #[test]
+    fn a_duration_that_is_not_one_names_its_file_and_line() {
+        for bad in ["inf", "nan", "-1.0", "1e30", "-inf"] {
+            let text = format!("[providers.local]\nkind = \"local\"\nidle_timeout_secs = {bad}\n");
+            let e = parse_table(Path::new("/r/.ai-tools.toml"), &text).unwrap_err().to_string();
+            assert!(e.starts_with("/r/.ai-tools.toml:3:") && e.contains("is not a duration"), "{bad}: {e}");
+        }
+        let ok = "[providers.x]\ndeadline_secs = 0\nconnect_timeout_secs = 2.5\n";
+        assert!(parse_table(Path::new("c.toml"), ok).is_ok());
     }
 
     #[test]

@@ -199,6 +199,18 @@ async fn retries_429_honouring_retry_after() {
 }
 
 #[tokio::test]
+async fn a_huge_retry_after_waits_max_delay_instead_of_panicking() {
+    for (header, value) in [("retry-after", "1e30"), ("retry-after-ms", "inf")] {
+        let body = r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#;
+        let (s, r, seen) = retried_then_ok(status(429, &[(header, value)], body)).await;
+        assert_eq!(s.received().len(), 2, "{header}: {value}");
+        assert_eq!(r.record.retries, 1);
+        let n = seen.notices.lock().unwrap();
+        assert!(matches!(&n[0], Notice::Retry { wait_ms: 3000, .. }), "capped at max_delay (3 s): {n:?}");
+    }
+}
+
+#[tokio::test]
 async fn retries_529_503_cut_streams_error_events_and_stalls() {
     let overloaded = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
     for first in [
@@ -319,4 +331,29 @@ async fn cancellation_aborts_a_stalled_request_promptly() {
     let r = call(&b, text_req(), &cancel).await.0;
     assert!(matches!(r, Err(BrokerError::Cancelled)), "{r:?}");
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+}
+
+/// A provider name from config becomes part of a transcript file name: one with `/` and `..`
+/// still lands as one file inside the transcript dir, and an `HttpBase`-holding provider's
+/// `Debug` never shows a token in its base URL.
+#[tokio::test]
+async fn provider_names_and_base_urls_cannot_escape_or_leak() {
+    let s = Server::start(|_| Reply::Sse(fixture("anth_text.sse"))).await;
+    let b = broker(vec![entry(anthropic(&s, "../../pwned"))]);
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("transcripts");
+    std::fs::create_dir_all(&dir).unwrap();
+    b.set_transcript_dir(Some(dir.clone()));
+    let (r, _) = call(&b, text_req(), &CancellationToken::new()).await;
+    r.unwrap();
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].contains("pwned") && !names[0].contains('/'), "{names:?}");
+    assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1, "nothing written beside the dir");
+
+    let url = s.url().replacen("http://", "http://user:sk-secret-in-url@", 1);
+    let p = OpenAiProvider::new("x", &format!("{url}/v1?token=sk-q"), None, None, "m", quick()).unwrap();
+    let shown = format!("{p:?}");
+    assert!(!shown.contains("sk-secret-in-url") && !shown.contains("sk-q"), "{shown}");
 }

@@ -298,3 +298,15 @@ fn a_reply_that_only_writes_outside_the_plan_routes_back_to_planning() {
     let last = ndjson(&out.stdout).pop().unwrap();
     assert_eq!((last["status"].as_str(), last["next_phase"].as_str()), (Some("scope_mismatch"), Some("planning")));
 }
+
+/// `--resume` takes a run id only: a path-like value is bad input (exit 2) before anything runs.
+#[test]
+fn resume_takes_only_a_run_id() {
+    let repo = calc_repo();
+    for bad in ["../../etc/passwd", "x/y", "", "20260101-000000-ZZZZ"] {
+        let out = ai_tools(repo.path()).args(["codegen", "--resume", bad]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("is not a run id"), "{bad}: {stderr}");
+    }
+}

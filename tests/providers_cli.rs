@@ -195,3 +195,22 @@ fn providers_lists_roles_and_checks_each_provider() {
     );
     assert!(!text.contains(KEY));
 }
+
+/// A repo `.ai-tools.toml` with a duration that is not one (`inf`, used to panic with exit 101
+/// when the provider was built) is refused at load: exit 2, naming the file and line.
+#[test]
+fn a_non_finite_timeout_is_bad_input_not_a_panic() {
+    let repo = task_repo();
+    let r = repo.path();
+    for bad in ["inf", "nan", "-3", "1e30"] {
+        std::fs::write(
+            r.join(".ai-tools.toml"),
+            format!("[providers.local]\nkind = \"local\"\nidle_timeout_secs = {bad}\n"),
+        )
+        .unwrap();
+        let out = ai_tools(r).args(["providers"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains(".ai-tools.toml:3:") && stderr.contains("is not a duration"), "{bad}: {stderr}");
+    }
+}

@@ -251,6 +251,39 @@ fn an_accept_interrupted_before_its_commit_point_is_rolled_back() {
     assert!(review::recover(&fx.task, &fx.repo).unwrap().is_none());
 }
 
+/// `accept --commit` runs the user's git hooks: a pre-commit hook (via `core.hooksPath`) that
+/// dumps its environment sees git's own variables but no API key.
+#[test]
+fn a_commit_hook_never_sees_an_api_key() {
+    let fx = Fx::git_repo();
+    fx.write("a.txt", "a1\n");
+    fx.git(&["add", "."]);
+    fx.git(&["commit", "-qm", "init"]);
+    let hooks = fx.task.root().parent().unwrap().join("hooks");
+    let dump = hooks.join("env.txt");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::write(hooks.join("pre-commit"), format!("#!/bin/sh\nenv > {}\n", dump.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(hooks.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    fx.git(&["config", "core.hooksPath", &hooks.display().to_string()]);
+    fx.generate(&[("a.txt", Some("a2\n"))]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ai-tools"))
+        .args(["accept", "--all", "--commit", "--repo"])
+        .arg(&fx.repo)
+        .arg("--task")
+        .arg(fx.task.root())
+        .env_remove("GIT_INDEX_FILE")
+        .env("OPENAI_API_KEY", "sk-hook-test-0001")
+        .env("GITHUB_TOKEN", "ghp-hook-test")
+        .env("KEEP_ME", "visible")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let env = std::fs::read_to_string(&dump).expect("the hook ran");
+    assert!(env.contains("KEEP_ME=visible") && env.contains("GIT_"), "{env}");
+    assert!(!env.contains("sk-hook-test") && !env.contains("ghp-hook-test"), "{env}");
+}
+
 #[test]
 fn commit_takes_exactly_the_accepted_paths() {
     let fx = Fx::git_repo();

@@ -186,3 +186,34 @@ async fn without_bwrap_analyzers_run_scrubbed_and_code_runners_are_refused() {
     assert_eq!(out.stdout.trim(), "ran");
     assert!(allowed.notice().unwrap().contains("run unsandboxed because"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dependency_symlink_out_of_the_repo_exposes_nothing() {
+    let sb = Sandbox::detect(&SandboxConfig::default());
+    assert!(sb.is_isolated(), "bwrap must work on this machine: {:?}", sb.unavailable_reason());
+    let t = tempfile::tempdir().unwrap();
+    let (repo, outside) = (t.path().join("repo"), t.path().join("outside"));
+    std::fs::create_dir_all(repo.join("node_modules/.bin")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret"), "host-secret\n").unwrap();
+    std::os::unix::fs::symlink("/", repo.join(".venv")).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.join("venv")).unwrap();
+    let tool = repo.join("node_modules/.bin/tsc");
+    // A second secret outside /tmp (the sandbox's /tmp is a fresh tmpfs).
+    let far = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::write(far.path().join("secret"), "host-secret\n").unwrap();
+    let script = format!(
+        "#!/bin/sh\ncat {s}; cat {s2}; cat {s3}; echo done\n",
+        s = outside.join("secret").display(),
+        s2 = "venv/secret",
+        s3 = far.path().join("secret").display()
+    );
+    std::fs::write(&tool, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let scratch = Scratch::mirror_of(&repo).unwrap();
+    let out = sb.run(Job::new(scratch.root().join("node_modules/.bin/tsc"), &scratch)).await.unwrap();
+    assert!(out.sandboxed);
+    assert!(out.stdout.contains("done"), "the repo's own tool ran: {} {}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("host-secret"), "a host file was visible: {}", out.stdout);
+}

@@ -210,11 +210,16 @@ async fn tsc_build_info_cannot_reach_the_repo_or_an_absolute_path() {
         let generated = [("tsconfig.json", tsconfig.as_str()), ("src/b.ts", "export const b: string = 2;\n")];
         stage(&w.repo, &generated);
         let before = w.before();
-        for sandbox in [SandboxConfig::default(), off()] {
+        for sandbox in [SandboxConfig::default(), off(), SandboxConfig { allow_unsandboxed: true, ..off() }] {
             let (v, validators, shadow) = validate(&w.repo, &generated, ValidateConfig::default(), &sandbox).await;
-            assert!(v.runs.iter().any(|r| r.tool == "tsc"), "tsc runs either way: {:?}", validators.skipped());
+            let tsc = v.runs.iter().find(|r| r.tool == "tsc").expect("tsc is tried either way");
             let readme = std::fs::read_to_string(shadow.root().join("README.md")).unwrap();
-            if sandbox.enabled {
+            if !sandbox.enabled && !sandbox.allow_unsandboxed {
+                // The repo's own node_modules/.bin/tsc is the repo's code: never run unsandboxed.
+                assert!(tsc.error.as_deref().unwrap_or("").starts_with("skipped: "), "{tsc:?}");
+                assert!(v.reports.iter().all(|r| r.tool != "tsc"));
+                assert_eq!(readme, "the user's readme\n");
+            } else if sandbox.enabled {
                 assert!(validators.skipped().is_empty(), "{:?}", validators.skipped());
                 if info == "./README.md" {
                     assert!(readme.contains("\"version\""), "tsc really wrote its build info (in the view): {readme}");
@@ -256,7 +261,8 @@ async fn a_generated_mypy_plugin_runs_only_in_the_sandbox() {
     assert_eq!(mark(&shadow).as_deref(), Some("key=[] net=blocked"), "the plugin ran, without key or network");
     w.unchanged(&before);
 
-    // No bwrap on PATH: mypy with a plugin is skipped with a notice; the analyzers still run.
+    // No bwrap on PATH: mypy with a plugin is skipped with a notice, and so is the repo's own
+    // ruff (.venv/bin/ruff is the repo's code).
     let sandbox = Sandbox::detect_with(&SandboxConfig::default(), Some("/nonexistent"));
     let targets: Vec<RelPath> = generated.iter().map(|(p, _)| RelPath::new(p).unwrap()).collect();
     let validators = Validators::discover_with(&w.repo, &cfg, &targets, sandbox);
@@ -267,7 +273,8 @@ async fn a_generated_mypy_plugin_runs_only_in_the_sandbox() {
     let mypy = v.runs.iter().find(|r| r.tool == "mypy").unwrap();
     assert!(mypy.error.as_deref().unwrap_or("").starts_with("skipped: "), "{mypy:?}");
     assert!(v.reports.iter().all(|r| r.tool != "mypy"));
-    assert!(v.runs.iter().any(|r| r.tool == "ruff" && r.error.is_none()), "{:?}", v.runs);
+    let ruff = v.runs.iter().find(|r| r.tool == "ruff").unwrap();
+    assert!(ruff.error.as_deref().unwrap_or("").starts_with("skipped: "), "{ruff:?}");
     assert_eq!(mark(&shadow), None, "the plugin never ran");
     w.unchanged(&before);
 }

@@ -52,3 +52,34 @@ async fn pulled_validators_are_found_in_the_cache_and_run() {
     let codes: Vec<(&str, &str)> = out.reports.iter().map(|r| (r.tool.as_str(), r.code.as_str())).collect();
     assert_eq!(codes, [("pyright", "reportUndefinedVariable"), ("ruff", "F821")], "{:?}", out.runs);
 }
+
+/// `tools pull` and `model pull` run pip outside the sandbox: started in a repo that ships
+/// `pip/__main__.py` and `venv/__main__.py`, neither module runs (pip is isolated and runs in
+/// the cache dir), so the key in the environment cannot be read by the repo's code. pip is
+/// pointed at a closed loopback port so both pulls fail fast without the network.
+#[test]
+fn a_repo_pip_or_venv_module_never_runs_with_the_keys() {
+    let repo = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let marker = repo.path().join("pwned");
+    let payload = format!("import os\nopen({:?}, 'a').write(os.environ.get('OPENAI_API_KEY', '-') + '\\n')\n", marker);
+    for m in ["pip", "venv"] {
+        std::fs::create_dir_all(repo.path().join(m)).unwrap();
+        std::fs::write(repo.path().join(m).join("__init__.py"), "").unwrap();
+        std::fs::write(repo.path().join(m).join("__main__.py"), &payload).unwrap();
+    }
+    for args in [["tools", "pull"], ["model", "pull"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ai-tools"))
+            .args(args)
+            .current_dir(repo.path())
+            .env("AI_TOOLS_CACHE_DIR", cache.path())
+            .env("OPENAI_API_KEY", "sk-pip-test")
+            .env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+            .env("PIP_RETRIES", "0")
+            .env("PIP_TIMEOUT", "1")
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0), "{args:?} cannot succeed offline");
+        assert!(!marker.exists(), "{args:?} ran the repo's module: {:?}", std::fs::read_to_string(&marker));
+    }
+}

@@ -73,8 +73,9 @@ impl Default for StreamLimits {
     }
 }
 
-/// What every HTTP provider holds (see the module invariants).
-#[derive(Debug, Clone)]
+/// What every HTTP provider holds (see the module invariants). Its `Debug` shows the base URL
+/// without userinfo, query or fragment ([`http::shown`]) and the key as `[REDACTED]`.
+#[derive(Clone)]
 pub struct HttpBase {
     name: String,
     base_url: String,
@@ -85,6 +86,20 @@ pub struct HttpBase {
     limits: StreamLimits,
     redactor: Redactor,
     client: reqwest::Client,
+}
+
+impl fmt::Debug for HttpBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpBase")
+            .field("name", &self.name)
+            .field("base_url", &http::shown(&self.base_url))
+            .field("model", &self.model)
+            .field("key", &self.key)
+            .field("key_env", &self.key_env)
+            .field("timeouts", &self.timeouts)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpBase {

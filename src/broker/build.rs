@@ -247,8 +247,12 @@ fn build_entry(
     Ok((entry, key))
 }
 
+/// `v` seconds (`default` when unset or 0), never panicking: a value that is not a finite
+/// positive number of at most [`crate::config::MAX_SECS`] (config loading refuses those
+/// already) falls back to `default`.
 fn secs(v: Option<f64>, default: f64) -> Duration {
-    Duration::from_secs_f64(v.filter(|s| *s > 0.0).unwrap_or(default))
+    let pick = v.filter(|s| s.is_finite() && *s > 0.0 && *s <= crate::config::MAX_SECS).unwrap_or(default);
+    Duration::try_from_secs_f64(pick).unwrap_or(Duration::from_secs(60))
 }
 
 #[cfg(feature = "local")]

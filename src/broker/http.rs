@@ -78,16 +78,25 @@ pub fn transport_error(provider: &str, e: &reqwest::Error) -> ProviderError {
     ProviderError::new(provider, kind, msg)
 }
 
+/// The longest wait a `retry-after` header is taken at (one day); the broker then caps it at
+/// the retry policy's `max_delay`.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
 /// The wait a response asks for: `retry-after-ms`, else `retry-after` in seconds or as an HTTP
-/// date.
+/// date; at most [`MAX_RETRY_AFTER`] (a huge or infinite value is clamped, never a panic);
+/// negative or NaN values are ignored.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::trim);
+    let clamp = |secs: f64| {
+        let capped = secs.min(MAX_RETRY_AFTER.as_secs_f64());
+        Duration::try_from_secs_f64(capped).unwrap_or(MAX_RETRY_AFTER)
+    };
     if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()).filter(|v| *v >= 0.0) {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(clamp(ms / 1000.0));
     }
     let v = get("retry-after")?;
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (secs >= 0.0).then(|| clamp(secs));
     }
     let when = httpdate::parse_http_date(v).ok()?;
     Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
@@ -519,6 +528,17 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("2"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        for huge in ["1e30", "inf", "1e400"] {
+            let mut h = HeaderMap::new();
+            h.insert("retry-after", huge.parse().unwrap());
+            assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER), "{huge}");
+            let mut h = HeaderMap::new();
+            h.insert("retry-after-ms", huge.parse().unwrap());
+            assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER), "{huge} ms");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "nan".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
         h.insert("retry-after-ms", HeaderValue::from_static("150"));
         assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
         let mut d = HeaderMap::new();

@@ -523,9 +523,12 @@ impl Broker {
     ) {
         let Some(dir) = self.transcripts.lock().ok().and_then(|t| t.clone()) else { return };
         let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let safe_label: String =
-            label.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
-        let name = format!("{n:04}-{role}-{safe_label}-{}-try{retry}.json", p.name());
+        // Every name part from config or the plan is reduced to `[A-Za-z0-9.-]` (`..` included:
+        // dots only ever sit between other characters of one file name, never a separator).
+        let safe = |t: &str| -> String {
+            t.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+        };
+        let name = format!("{n:04}-{role}-{}-{}-try{retry}.json", safe(label), safe(p.name()));
         let doc = serde_json::json!({
             "provider": p.name(),
             "kind": p.kind(),

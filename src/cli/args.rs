@@ -166,8 +166,9 @@ pub struct CodegenArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Resume a run, skipping stages whose outputs are current.
-    #[arg(long, value_name = "RUN_ID")]
+    /// Resume a run, skipping stages whose outputs are current (a run id as ai-tools names
+    /// runs; anything else is bad input, exit 2).
+    #[arg(long, value_name = "RUN_ID", value_parser = run_id)]
     pub resume: Option<String>,
 }
 
@@ -289,4 +290,14 @@ pub enum TaskCmd {
         #[arg(long)]
         title: Option<String>,
     },
+}
+
+/// Parses a `--resume` value: a well-formed run id ([`ai_tools::task::ids::is_run_id`]), so it
+/// can never become a path outside the task's `logs/`.
+fn run_id(s: &str) -> Result<String, String> {
+    if ai_tools::task::ids::is_run_id(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a run id (like 20260101-120000-ab12; see `ai-tools log`)"))
+    }
 }

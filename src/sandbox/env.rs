@@ -9,6 +9,10 @@
 //! Invariant: no variable whose name ends in `_KEY`, `_TOKEN`, `_SECRET` or `_PASSWORD`, nor any
 //! the broker reads (`ANTHROPIC_*`, `OPENAI_*`, `OLLAMA_*`, `AI_TOOLS_*`), nor a name in the
 //! config's extra deny list, ever reaches a child process.
+//!
+//! Host tools that must run outside the sandbox with the network (pip in `model pull`,
+//! `tools pull`, `demo`; `--version` probes) get [`host_command`]: an allowlisted environment
+//! ([`for_host_tool`]) and a working directory the caller names, never the repo's.
 
 use std::path::Path;
 
@@ -56,6 +60,61 @@ pub fn build(
     env
 }
 
+/// Removes from `cmd` every variable of this process that [`is_denied`] matches (`extra`:
+/// further names), keeping the rest — for host children that need the user's environment (git,
+/// whose hooks, `core.fsmonitor` and config may run anything): no key reaches them.
+pub fn scrub(cmd: &mut std::process::Command, extra: &[String]) {
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(|name| is_denied(name, extra)) {
+            cmd.env_remove(&k);
+        }
+    }
+}
+
+/// Host variables a host tool gets (besides `PIP_*`): what pip needs to find its interpreter,
+/// a locale, a proxy and CA certificates.
+const HOST_TOOL_ALLOW: &[&str] = &[
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PIP_CERT",
+];
+
+/// The environment for a host tool run outside the sandbox: from `vars` (the host's, as
+/// name/value pairs) only [`HOST_TOOL_ALLOW`] names and `PIP_*`, never a denied name
+/// ([`is_denied`], so `PIP_PASSWORD` or an API key never passes).
+pub fn for_host_tool(vars: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
+    vars.into_iter()
+        .filter(|(k, _)| HOST_TOOL_ALLOW.contains(&k.as_str()) || k.starts_with("PIP_"))
+        .filter(|(k, _)| !is_denied(k, &[]))
+        .collect()
+}
+
+/// A [`std::process::Command`] for a host tool `program`, run in `cwd` (a directory ai-tools
+/// owns, or `/`; never the repo, so a repo's `pip/__main__.py` or `rust-toolchain.toml` is not
+/// picked up) with the [`for_host_tool`] environment of this process; stdin is null.
+pub fn host_command(program: impl AsRef<std::ffi::OsStr>, cwd: &Path) -> std::process::Command {
+    let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let mut c = std::process::Command::new(program);
+    c.current_dir(cwd).env_clear().envs(for_host_tool(vars)).stdin(std::process::Stdio::null());
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +141,24 @@ mod tests {
         assert!(env.contains(&("HOME".into(), "/s/home".into())));
         assert!(env.contains(&("TERM".into(), "xterm".into())));
         assert!(env.contains(&("LANG".into(), "C.UTF-8".into())));
+    }
+
+    #[test]
+    fn a_host_tool_gets_only_the_allowlist() {
+        let vars = [
+            "PATH",
+            "HOME",
+            "https_proxy",
+            "PIP_INDEX_URL",
+            "PIP_PASSWORD",
+            "OPENAI_API_KEY",
+            "GITHUB_TOKEN",
+            "PYTHONPATH",
+            "LD_PRELOAD",
+            "SSL_CERT_FILE",
+        ]
+        .map(|k| (k.to_owned(), "v".to_owned()));
+        let names: Vec<String> = for_host_tool(vars).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["PATH", "HOME", "https_proxy", "PIP_INDEX_URL", "SSL_CERT_FILE"]);
     }
 }

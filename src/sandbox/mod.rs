@@ -11,8 +11,10 @@
 //! Where bubblewrap cannot start (not installed, no user namespaces, another OS, or
 //! `[sandbox] enabled = false`), [`Sandbox::notice`] says so once with what to install, and:
 //! - a job marked as a pure analyzer ([`Job::executes_code`] false: ruff, the syntax check,
-//!   pyright, tsc with `--incremental false`) still runs, unsandboxed, in the scratch copy with
-//!   the allowlisted environment;
+//!   pyright, tsc with `--incremental false` — each only when neither it nor the interpreter it
+//!   is given comes from the repo's `.venv`, `venv` or `node_modules`, see
+//!   `validate::exec::runs_repo_code`) still runs, unsandboxed, in the scratch copy
+//!   with the allowlisted environment;
 //! - a job that can execute project code (cargo check, mypy with plugins, tests) is refused with
 //!   [`SandboxError::Refused`] — a finding-free notice for the caller to show — unless the user's
 //!   config sets `[sandbox] allow_unsandboxed = true`.
@@ -260,7 +262,7 @@ impl Sandbox {
             "tools that can execute project code (cargo check, mypy with plugins, tests) are skipped; set `[sandbox] allow_unsandboxed = true` in your user config to run them unsandboxed"
         };
         Some(format!(
-            "sandbox unavailable: {reason}. To isolate validators and tests, {INSTALL_HINT}. Meanwhile pure analyzers (ruff, pyright, tsc, the syntax check) run in a scratch copy with a scrubbed environment, and {code}."
+            "sandbox unavailable: {reason}. To isolate validators and tests, {INSTALL_HINT}. Meanwhile pure analyzers (ruff, pyright, tsc, the syntax check; from PATH or the ai-tools cache — the repo's own copies in .venv, venv or node_modules count as project code) run in a scratch copy with a scrubbed environment, and {code}."
         ))
     }
 

@@ -8,7 +8,11 @@
 //!   hard link shares its inode with the working tree, so a tool writing "its" file, e.g. a
 //!   generated `tsconfig.json` with `tsBuildInfoFile: "./README.md"`, would rewrite the user's
 //!   file); symlinks are recreated as symlinks; the dependency dirs `node_modules`, `.venv` and
-//!   `venv` are one symlink each to the repo's dir, which the sandbox binds **read-only**;
+//!   `venv` are one symlink each to the repo's dir, which the sandbox binds **read-only**; a
+//!   top-level *symlink* with one of those names is bound only when its canonical target lies
+//!   inside the canonical repo, or is outside it but really a venv / a `node_modules` dir that
+//!   passes the sandbox's bind rule (a `.venv -> /`, `-> $HOME` or `-> ~/.ssh` stays a plain,
+//!   unbound symlink);
 //! - `.git`, `.ai-tools`, the top-level `target` and tool caches are left out;
 //! - every overlay goes through [`SafeDir::write`] (atomic, refuses symlinked paths);
 //! - the whole scratch area is removed when the [`Scratch`] is dropped.
@@ -54,6 +58,28 @@ pub enum ScratchError {
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ScratchError + '_ {
     move |source| ScratchError::Io { path: path.to_path_buf(), source }
+}
+
+/// The canonical target of the top-level symlink `src` named `name` when the sandbox may bind
+/// it: a [`LINK_WHOLE`] name whose target is a directory inside the canonical `repo`, or outside
+/// it only when it is what the name claims — a venv (`pyvenv.cfg` at its root) for `.venv`/
+/// `venv`, a dir itself named `node_modules` for `node_modules` — and passes
+/// [`super::bwrap::bindable`]. Anything else (`.venv -> /`, `-> ~/.ssh`) is `None`: the view
+/// gets a plain symlink that nothing binds.
+fn linkable(src: &Path, name: &str, repo: &Path) -> Option<PathBuf> {
+    if !LINK_WHOLE.contains(&name) {
+        return None;
+    }
+    let c = src.canonicalize().ok().filter(|c| c.is_dir())?;
+    if c.starts_with(repo) {
+        return (c != repo).then_some(c);
+    }
+    let looks_right = match name {
+        "node_modules" => c.file_name().is_some_and(|n| n == "node_modules"),
+        _ => c.join("pyvenv.cfg").is_file(),
+    };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    (looks_right && super::bwrap::bindable(&c, home.as_deref())).then_some(c)
 }
 
 /// A scratch area (see the module invariants).
@@ -131,10 +157,16 @@ impl Scratch {
             }
             if ft.is_symlink() {
                 let target = fs::read_link(&src).map_err(io_err(&src))?;
-                if top && LINK_WHOLE.contains(&name_s.as_ref()) {
-                    self.linked_dirs.push(src.canonicalize().unwrap_or(src.clone()));
+                // `from` is the canonical repo at the top level.
+                match top.then(|| linkable(&src, &name_s, from)).flatten() {
+                    Some(c) => {
+                        std::os::unix::fs::symlink(&c, &dst).map_err(io_err(&dst))?;
+                        if !self.linked_dirs.contains(&c) {
+                            self.linked_dirs.push(c);
+                        }
+                    }
+                    None => std::os::unix::fs::symlink(&target, &dst).map_err(io_err(&dst))?,
                 }
-                std::os::unix::fs::symlink(&target, &dst).map_err(io_err(&dst))?;
             } else if ft.is_dir() && LINK_WHOLE.contains(&name_s.as_ref()) {
                 self.linked_dirs.push(src.clone());
                 std::os::unix::fs::symlink(&src, &dst).map_err(io_err(&dst))?;
@@ -287,6 +319,33 @@ mod tests {
         let area = s.area().to_path_buf();
         drop(s);
         assert!(!area.exists(), "the scratch area is removed");
+    }
+
+    #[test]
+    fn a_dependency_symlink_is_linked_only_inside_the_repo() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join("repo");
+        fs::create_dir_all(repo.join("deps/venv")).unwrap();
+        fs::create_dir_all(t.path().join("outside")).unwrap();
+        std::os::unix::fs::symlink("/", repo.join(".venv")).unwrap();
+        std::os::unix::fs::symlink(t.path().join("outside"), repo.join("node_modules")).unwrap();
+        std::os::unix::fs::symlink("deps/venv", repo.join("venv")).unwrap();
+        let s = Scratch::mirror_of(&repo).unwrap();
+        assert_eq!(s.linked_dirs(), [repo.canonicalize().unwrap().join("deps/venv")]);
+        for n in [".venv", "node_modules", "venv"] {
+            assert!(fs::symlink_metadata(s.root().join(n)).unwrap().file_type().is_symlink(), "{n}");
+        }
+        // A real venv or node_modules elsewhere (a shared one) is still linked.
+        let shared = t.path().join("shared");
+        fs::create_dir_all(shared.join("venv")).unwrap();
+        fs::write(shared.join("venv/pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        fs::create_dir_all(shared.join("node_modules")).unwrap();
+        for (n, to) in [(".venv", "venv"), ("node_modules", "node_modules")] {
+            fs::remove_file(repo.join(n)).unwrap();
+            std::os::unix::fs::symlink(shared.join(to), repo.join(n)).unwrap();
+        }
+        let s = Scratch::mirror_of(&repo).unwrap();
+        assert_eq!(s.linked_dirs().len(), 3, "{:?}", s.linked_dirs());
     }
 
     #[test]

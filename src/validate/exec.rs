@@ -4,6 +4,10 @@
 //! `node_modules/.bin` (the project's pinned versions), then each directory on `PATH`, then the
 //! venv `ai-tools tools pull` fills in the cache dir ([`super::tools`]). Never `npx`: without a
 //! local package it would download and run an unrelated one.
+//!
+//! Invariant: an executable or interpreter found in the repo's own dirs is the repo's code:
+//! running it counts as executing project code ([`runs_repo_code`]), so it runs only in the
+//! sandbox (or with `[sandbox] allow_unsandboxed = true`), never as a "pure analyzer".
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +47,21 @@ pub fn python_for(root: &Path) -> Option<PathBuf> {
         .or_else(|| find_tool(root, "python3"))
 }
 
+/// Whether running `bin` executes code the repo ships: `bin` lies in one of `repo_local` (the
+/// repo's [`local_dirs`]), or — for a tool given an interpreter (`uses_python`: pyright's
+/// `--pythonpath`, mypy's `--python-executable`, which run it to find its site-packages) —
+/// `python` lies in one of the view `root`'s local dirs.
+pub fn runs_repo_code(
+    repo_local: &[PathBuf],
+    bin: &Path,
+    root: &Path,
+    python: Option<&Path>,
+    uses_python: bool,
+) -> bool {
+    let in_any = |p: &Path, dirs: &[PathBuf]| dirs.iter().any(|d| p.starts_with(d));
+    in_any(bin, repo_local) || uses_python && python.is_some_and(|p| in_any(p, &local_dirs(root)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +75,13 @@ mod tests {
         std::fs::write(&exe, "#!/bin/sh\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(find_tool(t.path(), "cat"), Some(exe));
+        assert_eq!(find_tool(t.path(), "cat"), Some(exe.clone()));
+        let local = local_dirs(t.path());
+        assert!(runs_repo_code(&local, &exe, t.path(), None, false), "a repo tool is repo code");
+        let sh = Path::new("/bin/sh");
+        assert!(!runs_repo_code(&local, sh, t.path(), Some(Path::new("/usr/bin/python3")), true));
+        let venv_py = t.path().join(".venv/bin/python");
+        assert!(runs_repo_code(&local, sh, t.path(), Some(&venv_py), true), "the repo's interpreter runs");
+        assert!(!runs_repo_code(&local, sh, t.path(), Some(&venv_py), false), "not given to this tool");
     }
 }

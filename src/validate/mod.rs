@@ -13,7 +13,11 @@
 //!   run; one that crashes, prints something unparseable or exceeds the timeout is recorded in
 //!   its [`ValidatorRun::error`] — neither is fatal to the run;
 //! - a repair candidate is checked in memory where the tool allows it (ruff on stdin, the
-//!   syntax check) and otherwise by overlaying it in the shadow tree.
+//!   syntax check) and otherwise by overlaying it in the shadow tree;
+//! - a tool is a pure analyzer (runs without the sandbox) only when neither it nor the Python
+//!   interpreter it is given comes from the repo ([`exec::runs_repo_code`]) and it loads no
+//!   project code (mypy with plugins, cargo); otherwise it needs the sandbox or
+//!   `[sandbox] allow_unsandboxed = true`.
 
 pub mod baseline;
 pub mod cargo;
@@ -216,6 +220,8 @@ pub enum ValidateError {
 #[derive(Debug, Clone)]
 pub struct Validators {
     tools: Vec<(Tool, PathBuf)>,
+    /// The repo's `.venv/bin`, `venv/bin`, `node_modules/.bin` ([`exec::local_dirs`]).
+    repo_local: Vec<PathBuf>,
     skipped: Vec<Skipped>,
     targets: Vec<RelPath>,
     timeout: Duration,
@@ -303,6 +309,7 @@ impl Validators {
         }
         Self {
             tools,
+            repo_local: exec::local_dirs(repo),
             skipped,
             targets: targets.to_vec(),
             timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
@@ -466,7 +473,15 @@ impl Validators {
         let t = Instant::now();
         let root = shadow.root();
         let names: Vec<String> = files.iter().map(ToString::to_string).collect();
-        let python = exec::python_for(root).map(|p| p.display().to_string());
+        let python_bin = exec::python_for(root);
+        let repo_code = exec::runs_repo_code(
+            &self.repo_local,
+            bin,
+            root,
+            python_bin.as_deref(),
+            matches!(tool, Tool::Pyright | Tool::Mypy),
+        );
+        let python = python_bin.map(|p| p.display().to_string());
         let mut job = Job::new(bin, shadow).timeout(self.timeout).executes_code(false);
         let args = match (tool, stdin) {
             (Tool::Ruff, Some((rel, _))) => ruff::stdin_args(rel.as_str()),
@@ -506,6 +521,9 @@ impl Validators {
             (Tool::Syntax, _) => return (run_record(tool, t, Some("not an external tool".into())), vec![]),
         };
         let mut job = job.args(args);
+        if repo_code {
+            job = job.executes_code(true);
+        }
         if let Some((_, content)) = stdin {
             job = job.stdin(content.as_bytes());
         }

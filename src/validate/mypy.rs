@@ -16,15 +16,47 @@ use crate::validate::Finding;
 /// The config files mypy reads at the project root, in its order.
 const CONFIGS: &[&str] = &["mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg"];
 
-/// Whether mypy's config under `root` names plugins (`plugins =` in `mypy.ini`, `.mypy.ini`,
-/// `setup.cfg`, or `[tool.mypy]` of `pyproject.toml`): mypy imports and runs them, so mypy then
-/// counts as a tool that executes project code (sandbox only). Conservative: any `plugins` key
-/// in one of these files counts.
+/// Whether mypy's config under `root` names plugins: mypy imports and runs them, so mypy then
+/// counts as a tool that executes project code (sandbox only). Read as mypy reads them:
+/// `pyproject.toml` parsed as TOML (`[tool.mypy] plugins`, a dotted `tool.mypy.plugins` key or
+/// an inline table; a `plugins` key anywhere under `tool.mypy` counts, and a file that does not
+/// parse counts too), `mypy.ini`, `.mypy.ini` and `setup.cfg` as INI (a `plugins` key, any
+/// case, `=` or `:`, in any `[mypy…]` section).
 pub fn has_plugins(root: &Path) -> bool {
     CONFIGS.iter().any(|c| {
-        std::fs::read_to_string(root.join(c))
-            .is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("plugins") && l.contains('=')))
+        let Ok(text) = std::fs::read_to_string(root.join(c)) else { return false };
+        if *c == "pyproject.toml" { toml_has_plugins(&text) } else { ini_has_plugins(&text) }
     })
+}
+
+fn toml_has_plugins(text: &str) -> bool {
+    fn any_plugins(v: &toml::Value) -> bool {
+        match v {
+            toml::Value::Table(t) => t.iter().any(|(k, v)| k.eq_ignore_ascii_case("plugins") || any_plugins(v)),
+            toml::Value::Array(a) => a.iter().any(any_plugins),
+            _ => false,
+        }
+    }
+    match text.parse::<toml::Table>() {
+        Ok(t) => t.get("tool").and_then(|tool| tool.get("mypy")).is_some_and(any_plugins),
+        Err(_) => true,
+    }
+}
+
+fn ini_has_plugins(text: &str) -> bool {
+    let mut in_mypy = false;
+    for line in text.lines() {
+        let t = line.trim().to_ascii_lowercase();
+        if let Some(section) = t.strip_prefix('[') {
+            in_mypy = section.trim_start().starts_with("mypy");
+        } else if in_mypy
+            && let Some(rest) = t.strip_prefix("plugins")
+            && rest.trim_start().starts_with(['=', ':'])
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// Arguments for checking `files`.
@@ -87,6 +119,34 @@ mod tests {
         assert!(!has_plugins(t.path()));
         std::fs::write(t.path().join("mypy.ini"), "[mypy]\nplugins = evil_plugin\n").unwrap();
         assert!(has_plugins(t.path()));
+    }
+
+    #[test]
+    fn plugins_are_found_however_the_config_spells_them() {
+        let with = |file: &str, text: &str| {
+            let t = tempfile::tempdir().unwrap();
+            std::fs::write(t.path().join(file), text).unwrap();
+            has_plugins(t.path())
+        };
+        for (file, text) in [
+            ("pyproject.toml", "[tool.mypy]\nplugins = [\"evil\"]\n"),
+            ("pyproject.toml", "tool.mypy.plugins = [\"evil\"]\n"),
+            ("pyproject.toml", "[tool]\nmypy = { plugins = [\"evil\"] }\n"),
+            ("pyproject.toml", "[tool.mypy]\n\"plugins\" = \"evil\"\n"),
+            ("pyproject.toml", "not = = toml"),
+            ("mypy.ini", "[mypy]\nPLUGINS = evil\n"),
+            ("mypy.ini", "[mypy]\nplugins: evil\n"),
+            ("setup.cfg", "[metadata]\nname = x\n[mypy]\n  Plugins=evil\n"),
+        ] {
+            assert!(with(file, text), "{file}: {text}");
+        }
+        for (file, text) in [
+            ("pyproject.toml", "[tool.ruff]\nplugins = [\"x\"]\n[tool.mypy]\nstrict = true\n"),
+            ("setup.cfg", "[flake8]\nplugins = x\n[mypy]\nstrict = True\n"),
+            ("mypy.ini", "[mypy]\nplugins_extra = 1\n"),
+        ] {
+            assert!(!with(file, text), "{file}: {text}");
+        }
     }
 
     #[test]

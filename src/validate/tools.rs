@@ -5,15 +5,19 @@
 //! `node_modules` and `PATH`; `ai-tools tools list` shows what each validator resolves to and
 //! from where ([`resolve_all`]).
 //!
-//! Invariants: pip runs with the machine's `python3` (`-m venv`, then the venv's own pip), with
-//! exact pins ([`PINNED`]); the record is written atomically after pip succeeded; nothing here
-//! runs a validator on project code (the `--version` probes run in no project).
+//! Invariants: pip runs with the machine's `python3` (`-I -m venv`, then the venv's own pip with
+//! `-I`), with exact pins ([`PINNED`]), in the cache dir with the host-tool environment
+//! ([`crate::sandbox::env::host_command`]: no key, no repo on `sys.path`); the record is written
+//! atomically after pip succeeded. Nothing here executes anything from the repo: a validator
+//! found in the repo's `.venv`/`venv`/`node_modules` is listed with its path and `(repo, not
+//! run)`; the `--version` probes of the others run in `/` with the host-tool environment.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
+use crate::sandbox::env::host_command;
 use crate::task::fsio;
 
 /// The validators `tools pull` installs, pinned (the same pins CI tests with).
@@ -87,13 +91,14 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), ToolsError> {
 /// [`ToolsError::Pip`] when python3, venv or pip fail (offline, no venv module);
 /// [`ToolsError::Write`] when the record cannot be written.
 pub fn pull(dir: &Path, force: bool) -> Result<Vec<Installed>, ToolsError> {
+    let dir = &std::path::absolute(dir).map_err(|e| ToolsError::Pip(format!("{}: {e}", dir.display())))?;
     let venv = dir.join("venv");
     if !venv.join("bin/python").exists() {
         std::fs::create_dir_all(dir).map_err(|e| ToolsError::Pip(format!("cannot create {}: {e}", dir.display())))?;
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv")?;
+        run(host_command("python3", dir).args(["-I", "-m", "venv"]).arg(&venv), "python3 -m venv")?;
     }
-    let mut pip = Command::new(venv.join("bin/python"));
-    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input"]);
+    let mut pip = host_command(venv.join("bin/python"), dir);
+    pip.args(["-I", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input"]);
     if force {
         pip.arg("--force-reinstall");
     }
@@ -148,18 +153,20 @@ pub struct Resolution {
     pub path: Option<PathBuf>,
     /// Where from.
     pub source: Source,
-    /// First line of `--version`, when it ran.
+    /// First line of `--version`, when it ran (never for [`Source::Repo`]: the repo's own
+    /// executables are not run outside the sandbox).
     pub version: Option<String>,
 }
 
 fn version_of(bin: &Path) -> Option<String> {
-    let out = Command::new(bin).arg("--version").stdin(Stdio::null()).output().ok()?;
+    let out = host_command(bin, Path::new("/")).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines().next().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty())
 }
 
 /// What each of [`ALL`] resolves to for `repo`, in discovery order (see the module docs);
-/// `versions` runs each found executable's `--version`.
+/// `versions` runs the `--version` of each one found on `PATH` or in the cache (never of one
+/// found in the repo).
 pub fn resolve_all(repo: &Path, versions: bool) -> Vec<Resolution> {
     ALL.iter()
         .map(|name| {
@@ -171,7 +178,8 @@ pub fn resolve_all(repo: &Path, versions: bool) -> Vec<Resolution> {
                 Some(_) if in_dirs(&bin_dir().into_iter().collect::<Vec<_>>()) => Source::Cache,
                 Some(_) => Source::Path,
             };
-            let version = if versions { path.as_deref().and_then(version_of) } else { None };
+            let probe = versions && source != Source::Repo;
+            let version = if probe { path.as_deref().and_then(version_of) } else { None };
             Resolution { name: (*name).to_owned(), path, source, version }
         })
         .collect()
@@ -193,7 +201,11 @@ pub fn render(list: &[Resolution]) -> String {
             "tsc" => "npm install typescript in the repo".to_owned(),
             _ => "install Rust (rustup.rs)".to_owned(),
         });
-        s.push_str(&format!("{:<8} {:<15} {:<24} {}\n", r.name, src, r.version.as_deref().unwrap_or("-"), path));
+        let version = match (r.source, r.version.as_deref()) {
+            (Source::Repo, _) => "(repo, not run)",
+            (_, v) => v.unwrap_or("-"),
+        };
+        s.push_str(&format!("{:<8} {:<15} {:<24} {}\n", r.name, src, version, path));
     }
     s
 }
@@ -207,14 +219,17 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let bin = t.path().join(".venv/bin");
         std::fs::create_dir_all(&bin).unwrap();
-        std::fs::write(bin.join("ruff"), "#!/bin/sh\necho 'ruff 9.9.9'\n").unwrap();
+        let ran = t.path().join("ran");
+        std::fs::write(bin.join("ruff"), format!("#!/bin/sh\ntouch {}\necho 'ruff 9.9.9'\n", ran.display())).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(bin.join("ruff"), std::fs::Permissions::from_mode(0o755)).unwrap();
         let list = resolve_all(t.path(), true);
         let ruff = list.iter().find(|r| r.name == "ruff").unwrap();
-        assert_eq!((ruff.source, ruff.version.as_deref()), (Source::Repo, Some("ruff 9.9.9")));
+        assert_eq!((ruff.source, ruff.version.as_deref()), (Source::Repo, None));
+        assert!(!ran.exists(), "the repo's own ruff was executed by `tools list`");
         let text = render(&list);
-        assert!(text.lines().next().unwrap().starts_with("ruff     repo"), "{text}");
+        assert!(text.lines().next().unwrap().starts_with("ruff     repo            (repo, not run)"), "{text}");
+        assert!(text.lines().next().unwrap().ends_with(".venv/bin/ruff"), "{text}");
         let missing = Resolution { name: "pyright".into(), path: None, source: Source::Missing, version: None };
         assert!(render(&[missing]).contains("not found       -                        run `ai-tools tools pull`"));
     }
