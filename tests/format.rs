@@ -119,8 +119,12 @@ async fn a_prettier_config_that_runs_code_runs_only_in_the_sandbox() {
     assert_eq!(f.skipped().len(), 1, "{:?}", f.skipped());
     let out = f.format_file(&scratch, &rp("src/a.ts"), None, "export const x = {a:1}\n").await;
     assert_eq!((out.action, out.content.as_str()), (FormatAction::NoFormatter, "export const x = {a:1}\n"));
-    // A pure formatter still runs without the sandbox; `[format] enabled = false` turns all off.
+    // A formatter from the repo's own .venv is project code too: without the sandbox it is left
+    // out (here ruff comes from the test repo's .venv); `[format] enabled = false` turns all off.
     let f = Formatters::discover(t.path(), &FormatConfig::default(), &[rp("a.py")], off.clone());
+    assert!(f.skipped().iter().any(|(_, why)| why.contains("repo's own")), "{:?}", f.skipped());
+    assert_eq!(f.format_file(&scratch, &rp("a.py"), None, "x  =  1\n").await.content, "x  =  1\n");
+    let f = Formatters::discover(t.path(), &FormatConfig::default(), &[rp("a.py")], sandbox());
     assert_eq!(f.format_file(&scratch, &rp("a.py"), None, "x  =  1\n").await.content, "x = 1\n");
     let disabled = FormatConfig { enabled: false, ..FormatConfig::default() };
     let f = Formatters::discover(t.path(), &disabled, &[rp("a.py")], off);

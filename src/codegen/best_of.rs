@@ -43,6 +43,8 @@ use crate::validate::{Tool, Validators};
 pub struct Verifier {
     scratch: Scratch,
     ruff: Option<PathBuf>,
+    /// ruff comes from the repo's own dependency dirs (project code: sandbox only).
+    ruff_is_repo_code: bool,
     sandbox: Sandbox,
     /// Replies sampled per target (≥ 1).
     candidates: u32,
@@ -104,10 +106,12 @@ impl Verifier {
             .iter()
             .find(|(t, _)| *t == Tool::Ruff)
             .map(|(_, p)| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+        let ruff_is_repo_code = ruff.as_deref().is_some_and(|p| validators.is_repo_local(p));
         let scratch = Scratch::mirror_of(repo)?;
         Ok(Some(Self {
             scratch,
             ruff,
+            ruff_is_repo_code,
             sandbox,
             candidates,
             temperature: quality.candidate_temperature,
@@ -158,7 +162,8 @@ pub async fn sample(
     let started = Instant::now();
     let path = &pkg.entry.path;
     let hints = PlanHints::for_file(plan, path, sx.repo, &v.sandbox);
-    let fast = FastCheck::new(v.ruff.clone(), v.sandbox.clone(), &v.scratch, RUFF_TIMEOUT);
+    let fast =
+        FastCheck::new(v.ruff.clone(), v.sandbox.clone(), &v.scratch, RUFF_TIMEOUT).repo_code(v.ruff_is_repo_code);
     let mut records: Vec<CandidateRecord> = Vec::new();
     let mut ok: Vec<(usize, Generated)> = Vec::new();
     let mut first_err: Option<GenerateError> = None;

@@ -200,6 +200,8 @@ pub struct Formatters {
     edition: String,
     timeout: Duration,
     sandbox: Sandbox,
+    /// The repo's own dependency dirs: a formatter found there runs project code.
+    repo_local: Vec<PathBuf>,
 }
 
 impl Formatters {
@@ -223,7 +225,15 @@ impl Formatters {
                         .to_owned(),
                 ));
             } else if let Some(bin) = exec::find_tool(repo, f.bin()) {
-                found.push((f, bin));
+                if exec::runs_repo_code(&exec::local_dirs(repo), &bin, repo, None, false) && !sandbox.may_execute_code()
+                {
+                    skipped.push((
+                        f,
+                        format!("`{}` is the repo's own (project code) and the sandbox is unavailable", f.bin()),
+                    ));
+                } else {
+                    found.push((f, bin));
+                }
             } else {
                 skipped
                     .push((f, format!("`{}` not found in .venv/bin, venv/bin, node_modules/.bin or on PATH", f.bin())));
@@ -236,6 +246,7 @@ impl Formatters {
             edition: rust_edition(repo),
             timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
             sandbox,
+            repo_local: exec::local_dirs(repo),
         }
     }
 
@@ -259,7 +270,10 @@ impl Formatters {
             .args(self.args(f, file))
             .stdin(content.as_bytes())
             .timeout(self.timeout)
-            .executes_code(f == Formatter::Prettier && self.prettier_code);
+            .executes_code(
+                f == Formatter::Prettier && self.prettier_code
+                    || exec::runs_repo_code(&self.repo_local, bin, scratch.root(), None, false),
+            );
         if f == Formatter::Rustfmt {
             // rustup's proxy finds the toolchain through these.
             let home = std::env::var_os("HOME").map(PathBuf::from);

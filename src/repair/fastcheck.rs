@@ -2,9 +2,11 @@
 //! check and ruff on stdin (findings, and its safe fixes).
 //!
 //! Invariant: this is the one place the deterministic fixes and candidate selection start
-//! ruff; it runs as a pure analyzer (`executes_code(false)`) through the run's
-//! [`Sandbox`] in a [`Scratch`] (the shadow tree), exactly as the validators run it, with the
-//! content on stdin — nothing is written anywhere.
+//! ruff; it runs as a pure analyzer (`executes_code(false)`) — unless it was found in the
+//! repo's own `.venv`/`venv`/`node_modules` (then it is project code, run only when the
+//! sandbox may execute code) — through the run's [`Sandbox`] in a [`Scratch`] (the shadow
+//! tree), exactly as the validators run it, with the content on stdin — nothing is written
+//! anywhere.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,6 +38,8 @@ pub enum FastCheckError {
 #[derive(Debug, Clone)]
 pub struct FastCheck<'a> {
     ruff: Option<PathBuf>,
+    /// ruff comes from the repo's own dependency dirs: running it runs project code.
+    ruff_is_repo_code: bool,
     sandbox: Sandbox,
     scratch: &'a Scratch,
     timeout: Duration,
@@ -45,13 +49,21 @@ impl<'a> FastCheck<'a> {
     /// ruff at `ruff` (none: the syntax check only), run by `sandbox` in `scratch` under
     /// `timeout`.
     pub fn new(ruff: Option<PathBuf>, sandbox: Sandbox, scratch: &'a Scratch, timeout: Duration) -> Self {
-        Self { ruff, sandbox, scratch, timeout }
+        Self { ruff, ruff_is_repo_code: false, sandbox, scratch, timeout }
     }
 
     /// The validators' ruff and sandbox, in `shadow`, with [`RUFF_TIMEOUT`].
     pub fn for_validators(validators: &Validators, shadow: &'a Scratch) -> Self {
         let ruff = validators.tools().iter().find(|(t, _)| *t == Tool::Ruff).map(|(_, p)| p.clone());
-        Self::new(ruff, validators.sandbox().clone(), shadow, RUFF_TIMEOUT)
+        let repo_code = ruff.as_deref().is_some_and(|p| validators.is_repo_local(p));
+        Self::new(ruff, validators.sandbox().clone(), shadow, RUFF_TIMEOUT).repo_code(repo_code)
+    }
+
+    /// Marks ruff as the repo's own (found in its `.venv`/`venv`/`node_modules`): it then runs
+    /// only where the sandbox may execute project code.
+    #[must_use]
+    pub fn repo_code(self, yes: bool) -> Self {
+        Self { ruff_is_repo_code: yes, ..self }
     }
 
     /// Whether ruff is available.
@@ -66,8 +78,11 @@ impl<'a> FastCheck<'a> {
 
     async fn ruff(&self, args: Vec<String>, content: &str) -> Result<Option<crate::sandbox::Output>, FastCheckError> {
         let Some(bin) = &self.ruff else { return Ok(None) };
-        let job =
-            Job::new(bin, self.scratch).args(args).stdin(content.as_bytes()).timeout(self.timeout).executes_code(false);
+        let job = Job::new(bin, self.scratch)
+            .args(args)
+            .stdin(content.as_bytes())
+            .timeout(self.timeout)
+            .executes_code(self.ruff_is_repo_code);
         Ok(Some(self.sandbox.run(job).await?))
     }
 

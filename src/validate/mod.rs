@@ -357,6 +357,12 @@ impl Validators {
         &self.tools
     }
 
+    /// Whether `bin` was found in the repo's own dependency dirs (so running it runs the
+    /// project's code: only in the sandbox).
+    pub fn is_repo_local(&self, bin: &Path) -> bool {
+        self.repo_local.iter().any(|d| bin.starts_with(d))
+    }
+
     fn syntax_enabled(&self) -> bool {
         !self.skipped.iter().any(|s| s.tool == "syntax")
     }
