@@ -122,7 +122,7 @@ fn job<'a>(
     let timeout = Duration::from_secs(ctx.cfg.timeout_secs.max(1));
     let (job, report) = match runner {
         Runner::Pytest => {
-            let python = exec::python_for(scratch.root()).ok_or("no python interpreter")?;
+            let python = pytest_python(scratch.root()).ok_or("no python interpreter")?;
             let report = scratch.tmp().join("pytest-junit.xml");
             let mut args: Vec<String> = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit1"]
                 .iter()
@@ -308,4 +308,12 @@ pub async fn run_tests(ctx: &TestCtx<'_>, cache: &BaseCache) -> Result<TestOutco
         out.runs.push(rec);
     }
     Ok(out)
+}
+/// The interpreter pytest runs under: the repo's own `.venv`/`venv` (its dependencies
+/// installed), else the managed tools venv when `ai-tools tools pull` put pytest there, else
+/// `python3` on `PATH`.
+fn pytest_python(root: &Path) -> Option<PathBuf> {
+    let own = [root.join(".venv/bin/python"), root.join("venv/bin/python")].into_iter().find(|p| p.exists());
+    let managed = exec::cache_bin_dir().filter(|d| d.join("pytest").is_file()).map(|d| d.join("python"));
+    own.or(managed.filter(|p| p.exists())).or_else(|| exec::python_for(root))
 }

@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::sandbox::env::host_command;
 use crate::task::fsio;
 
-/// The validators `tools pull` installs, pinned (the same pins CI tests with).
-pub const PINNED: &[(&str, &str)] = &[("ruff", "0.17.6"), ("pyright", "1.1.414")];
+/// The validators `tools pull` installs, pinned (the same pins CI tests with), and pytest, the
+/// test step's Python runner for repos without a venv of their own.
+pub const PINNED: &[(&str, &str)] = &[("ruff", "0.17.6"), ("pyright", "1.1.414"), ("pytest", "8.4.2")];
 
 /// Every validator executable discovery looks for, for `tools list`.
 pub const ALL: &[&str] = &["ruff", "pyright", "mypy", "tsc", "cargo"];
