@@ -267,12 +267,17 @@ fn a_commit_hook_never_sees_an_api_key() {
     std::fs::set_permissions(hooks.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
     fx.git(&["config", "core.hooksPath", &hooks.display().to_string()]);
     fx.generate(&[("a.txt", Some("a2\n"))]);
+    // The user keeps a key in a variable with an unusual name, named by their own config.
+    let cfg = hooks.join("user.toml");
+    std::fs::write(&cfg, "[providers.mine]\nkind = \"openai\"\napi_key_env = \"MY_LLM\"\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ai-tools"))
         .args(["accept", "--all", "--commit", "--repo"])
         .arg(&fx.repo)
         .arg("--task")
         .arg(fx.task.root())
         .env_remove("GIT_INDEX_FILE")
+        .env("AI_TOOLS_CONFIG", &cfg)
+        .env("MY_LLM", "custom-var-key-0002")
         .env("OPENAI_API_KEY", "sk-hook-test-0001")
         .env("GITHUB_TOKEN", "ghp-hook-test")
         .env("KEEP_ME", "visible")
@@ -282,6 +287,7 @@ fn a_commit_hook_never_sees_an_api_key() {
     let env = std::fs::read_to_string(&dump).expect("the hook ran");
     assert!(env.contains("KEEP_ME=visible") && env.contains("GIT_"), "{env}");
     assert!(!env.contains("sk-hook-test") && !env.contains("ghp-hook-test"), "{env}");
+    assert!(!env.contains("custom-var-key"), "a configured api_key_env is kept from hooks too: {env}");
 }
 
 #[test]

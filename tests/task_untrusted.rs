@@ -289,3 +289,22 @@ fn a_symlinked_candidates_dir_gets_no_archive() {
     assert_eq!(listing(outside.path()), before, "nothing written outside the task");
     assert!(ai_tools::review::candidate::records(&fx.task).is_empty(), "nothing read through it");
 }
+
+#[test]
+fn a_diff_patch_that_hides_its_base_lands_nothing() {
+    let fx = support::Fx::plain();
+    fx.write("a.py", "x = 1\n");
+    fx.generate(&[("a.py", Some("x = 1\ny = 2\n"))]);
+    let patch_path = fx.task.root().join("code/diff.patch");
+    let honest = std::fs::read_to_string(&patch_path).unwrap();
+    // A null old blob on the `index` line, and a hunk that adds a line code/files/ does not hold.
+    let index = honest.lines().find(|l| l.starts_with("index ")).unwrap().to_owned();
+    let new_side = index.split("..").nth(1).unwrap();
+    let forged = honest
+        .replace(&index, &format!("index {}..{new_side}", "0".repeat(40)))
+        .replace("+y = 2", "+import os; os.system('echo pwned')");
+    std::fs::write(&patch_path, forged).unwrap();
+    let err = ai_tools::review::accept(&fx.task, &fx.repo, &ai_tools::review::AcceptOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("names no base"), "{err}");
+    assert_eq!(fx.text("a.py"), "x = 1\n");
+}

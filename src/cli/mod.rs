@@ -126,6 +126,8 @@ fn locate_task(repo: &Path, common: &Common) -> Result<TaskDir> {
 pub fn session(common: &Common) -> Result<Session> {
     let repo = resolve_repo(common)?;
     let cfg = load_config(&repo, common)?;
+    // Keys in variables with unusual names are kept from git hooks and editors too.
+    ai_tools::sandbox::env::deny_also(cfg.providers.values().filter_map(|p| p.api_key_env.clone()));
     let task = locate_task(&repo, common)?;
     Ok(Session {
         repo,

@@ -72,11 +72,7 @@ pub fn editor_command(env: impl Fn(&str) -> Option<String>) -> Result<Vec<String
 pub fn editor_process(editor: &[String], file: &Path, deny: &[String]) -> std::process::Command {
     let mut c = std::process::Command::new(editor.first().map_or("vi", String::as_str));
     c.args(editor.iter().skip(1)).arg(file);
-    for (k, _) in std::env::vars_os() {
-        if k.to_str().is_none_or(|n| crate::sandbox::env::is_denied(n, deny)) {
-            c.env_remove(k);
-        }
-    }
+    crate::sandbox::env::scrub(&mut c, deny);
     c
 }
 

@@ -78,19 +78,26 @@ fn check_file(manifest: &Manifest, files: &SafeDir, f: &FilePatch) -> Result<Opt
     }
 }
 
-/// Applies every text hunk of `f` to its old side and compares with `generated`. An old side
-/// that is no longer available is left to accept's own drift handling (which refuses then).
+/// Applies every text hunk of `f` to its old side and compares with `generated`. A section
+/// with text hunks must name its old side (a modified file's `index` line), and that base must
+/// still be at hand — in the tree, under `code/base/`, or in git — or nothing is trusted.
 fn check_hunks(task: &TaskDir, tree: &SafeDir, f: &FilePatch, generated: &[u8]) -> Result<(), String> {
+    let text: Vec<&Hunk> = f.hunks.iter().filter(|h| h.kind == HunkKind::Text).collect();
+    if text.is_empty() {
+        return Ok(());
+    }
     let base = match (f.action, &f.old_blob) {
         (FileAction::Create, _) => Some(Vec::new()),
         (_, Some(old)) => match tree::read(tree, &f.path) {
             Ok(Some(cur)) if cur.blob() == *old => Some(cur.bytes),
-            _ => crate::codegen::patch::stored_base(task, old),
+            _ => crate::codegen::patch::stored_base(task, old)
+                .or_else(|| crate::review::git::Git::discover(tree.root()).and_then(|g| g.blob(old))),
         },
-        (_, None) => None,
+        (_, None) => return Err("its `index` line names no base for a modified file".into()),
     };
-    let Some(base) = base else { return Ok(()) };
-    let text: Vec<&Hunk> = f.hunks.iter().filter(|h| h.kind == HunkKind::Text).collect();
+    let Some(base) = base else {
+        return Err("the base it was derived from is no longer kept (code/base/, git)".into());
+    };
     match merge::apply(&base, &base, &text) {
         Ok(bytes) if bytes == generated => Ok(()),
         Ok(_) => Err("its hunks do not turn the base into the content of code/files/".into()),

@@ -60,12 +60,32 @@ pub fn build(
     env
 }
 
+/// Key variable names this process was configured with (each provider's `api_key_env`),
+/// registered once the configuration is loaded ([`deny_also`]); [`scrub`] removes them too.
+static CONFIGURED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers `names` (the configured providers' `api_key_env`) as secret for every later
+/// [`scrub`] in this process, so a key held in a variable with an unusual name (`MY_LLM`) is
+/// kept from git hooks and editors like the built-in patterns are.
+pub fn deny_also(names: impl IntoIterator<Item = String>) {
+    if let Ok(mut v) = CONFIGURED.lock() {
+        for n in names {
+            if !v.contains(&n) {
+                v.push(n);
+            }
+        }
+    }
+}
+
 /// Removes from `cmd` every variable of this process that [`is_denied`] matches (`extra`:
-/// further names), keeping the rest — for host children that need the user's environment (git,
-/// whose hooks, `core.fsmonitor` and config may run anything): no key reaches them.
+/// further names; the names registered with [`deny_also`] always), keeping the rest — for host
+/// children that need the user's environment (git, whose hooks, `core.fsmonitor` and config
+/// may run anything; the editor): no key reaches them.
 pub fn scrub(cmd: &mut std::process::Command, extra: &[String]) {
+    let mut deny: Vec<String> = CONFIGURED.lock().map(|v| v.clone()).unwrap_or_default();
+    deny.extend_from_slice(extra);
     for (k, _) in std::env::vars_os() {
-        if k.to_str().is_some_and(|name| is_denied(name, extra)) {
+        if k.to_str().is_none_or(|name| is_denied(name, &deny)) {
             cmd.env_remove(&k);
         }
     }

@@ -45,7 +45,9 @@ pub fn junit(xml: &str) -> Result<Vec<TestResult>, String> {
     // skip: give them a suite.
     let wrapped;
     let xml = match (xml.find("<testsuites>"), xml.rfind("</testsuites>")) {
-        (Some(a), Some(b)) if xml[a..b].trim_start_matches("<testsuites>").trim_start().starts_with("<testcase") => {
+        (Some(a), Some(b))
+            if a < b && xml[a..b].trim_start_matches("<testsuites>").trim_start().starts_with("<testcase") =>
+        {
             wrapped = format!(
                 "{}<testsuites><testsuite name=\"node\">{}</testsuite></testsuites>{}",
                 &xml[..a],
@@ -200,6 +202,12 @@ pub fn libtest(stdout: &str) -> Vec<TestResult> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_report_with_its_closing_tag_first_is_an_error_not_a_panic() {
+        let _ = junit("</testsuites><testsuites><testcase name=\"t\"/>");
+    }
+
     use super::*;
 
     #[test]

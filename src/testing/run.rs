@@ -203,7 +203,7 @@ async fn invoke(
             }
             Ok(out) => {
                 let parsed = match (runner, report) {
-                    (_, Some(path)) => std::fs::read_to_string(&path)
+                    (_, Some(path)) => read_report(&path)
                         .map_err(|e| format!("no report at {}: {e}; stderr: {}", path.display(), tail(&out.stderr)))
                         .and_then(|x| parse::junit(&x)),
                     (Runner::GoTest, None) => Ok(parse::go_json(&out.stdout)),
@@ -309,6 +309,24 @@ pub async fn run_tests(ctx: &TestCtx<'_>, cache: &BaseCache) -> Result<TestOutco
     }
     Ok(out)
 }
+/// The largest JUnit report read, bytes: a report is written where the tests run, so it is
+/// untrusted and capped.
+const MAX_REPORT: u64 = 16 * 1024 * 1024;
+
+/// Reads a report the sandboxed run wrote: a regular file (never through a symlink, never a
+/// FIFO or device, which could block or never end), at most [`MAX_REPORT`] bytes.
+fn read_report(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut s = String::new();
+    f.take(MAX_REPORT).read_to_string(&mut s)?;
+    Ok(s)
+}
+
 /// The interpreter pytest runs under: the repo's own `.venv`/`venv` (its dependencies
 /// installed), else the managed tools venv when `ai-tools tools pull` put pytest there, else
 /// `python3` on `PATH`.
@@ -316,4 +334,25 @@ fn pytest_python(root: &Path) -> Option<PathBuf> {
     let own = [root.join(".venv/bin/python"), root.join("venv/bin/python")].into_iter().find(|p| p.exists());
     let managed = exec::cache_bin_dir().filter(|d| d.join("pytest").is_file()).map(|d| d.join("python"));
     own.or(managed.filter(|p| p.exists())).or_else(|| exec::python_for(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_is_read_only_as_a_regular_file_and_capped() {
+        let d = tempfile::tempdir().unwrap();
+        let ok = d.path().join("ok.xml");
+        std::fs::write(&ok, "<testsuites/>").unwrap();
+        assert_eq!(read_report(&ok).unwrap(), "<testsuites/>");
+        // A link the sandboxed tests planted, to a host file or an endless device: refused.
+        let link = d.path().join("link.xml");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        assert!(read_report(&link).is_err());
+        // A FIFO (which would block the run forever): refused without blocking.
+        let fifo = d.path().join("fifo.xml");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(read_report(&fifo).is_err());
+    }
 }
