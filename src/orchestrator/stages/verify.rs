@@ -190,7 +190,9 @@ impl Run {
     }
 
     /// The repair loop over every file with findings, then the after-repair validation (and,
-    /// when `tests` had failures, the tests again); returns every finding left. Sets
+    /// when `tests` had failures or a repair changed a file the tests ran over, the tests
+    /// again, so the after-repair numbers describe the code as it now is); returns every
+    /// finding left. Sets
     /// `changed_any` as soon as a repaired file is written, so the caller re-derives the diff
     /// even when this returns an error.
     async fn repair_all(
@@ -220,7 +222,8 @@ impl Run {
             }
             r.log_mut().errors_surviving_repair = after.introduced().len();
         }
-        let tests = if tests.tests_failed > 0 { self.run_test_step(&c.test_rig(), true).await? } else { tests };
+        let retest = tests.tests_failed > 0 || (*changed_any && tests.tests_run > 0);
+        let tests = if retest { self.run_test_step(&c.test_rig(), true).await? } else { tests };
         let mut left = after.reports;
         left.extend(tests.findings);
         Ok(left)
