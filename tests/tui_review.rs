@@ -523,3 +523,16 @@ fn the_files_pane_shows_each_file_quality_score_after_a_run() {
     let row = s.lines().find(|l| l.contains("models.py") && l.contains("modify")).unwrap();
     assert!(row.contains("1.00"), "{row}");
 }
+
+#[test]
+fn the_plan_editor_never_opens_through_a_symlink() {
+    let (d, task) = planned();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("bashrc"), "export PATH\n").unwrap();
+    std::fs::remove_file(task.plan_files_json()).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("bashrc"), task.plan_files_json()).unwrap();
+    let mut a = app().with_task(task, d.path().to_path_buf());
+    a.take_effects();
+    assert!(effects::perform(&mut a, Effect::EditPlan).is_none(), "no editor session");
+    assert!(a.status.contains("cannot edit plan.files.json"), "{}", a.status);
+}

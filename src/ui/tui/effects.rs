@@ -71,7 +71,14 @@ pub fn perform(app: &mut App, effect: Effect) -> Option<EditJob> {
             app.status = "plan: j/k scroll · e edits plan.files.json · Esc closes".into();
         }
         Effect::EditPlan => {
-            let file = ctx.task.plan_files_json();
+            // Never through a symlink: a cloned task could point plan.files.json anywhere.
+            let file = match ctx.task.checked("planning/plan.files.json") {
+                Ok(f) => f,
+                Err(e) => {
+                    app.log_line(format!("cannot edit plan.files.json: {e}"));
+                    return None;
+                }
+            };
             let before = std::fs::read(&file).ok();
             return Some(EditJob { target: EditTarget::Plan, file, before, deny_env: Vec::new() });
         }
