@@ -292,6 +292,36 @@ impl Run {
         }
     }
 
+    /// Records a file's repair attempts (`name`: `repair <file>`, `improve <file>`) as a
+    /// sub-step of `parent` that ended now after `took`, with `findings` left; the attempts
+    /// (and, with `findings_to_parent`, the findings) also go on the open step. Writes the log.
+    pub(crate) fn log_attempts(
+        &mut self,
+        (name, parent): (String, &str),
+        took: std::time::Duration,
+        attempts: &[crate::report::RepairAttempt],
+        (findings, findings_to_parent): (&[crate::report::ValidationReport], bool),
+    ) {
+        let mut sub = crate::runlog::StepEvent::start(name, Some(parent));
+        sub.start -= chrono::Duration::from_std(took).unwrap_or_default();
+        sub.input_tokens = attempts.iter().map(|a| a.input_tokens).sum();
+        sub.output_tokens = attempts.iter().map(|a| a.output_tokens).sum();
+        sub.validation_errors = findings.to_vec();
+        sub.repair_attempts = attempts.to_vec();
+        sub.finish();
+        sub.duration = took.as_secs_f64();
+        if let Some(r) = self.rec.as_mut() {
+            if let Some(s) = r.current() {
+                s.repair_attempts.extend(attempts.iter().cloned());
+                if findings_to_parent {
+                    s.validation_errors.extend(findings.iter().cloned());
+                }
+            }
+            r.sub_step(sub);
+        }
+        self.persist_log();
+    }
+
     /// Writes the run log as it stands (after a sub-step); a failure is reported, not fatal.
     pub(crate) fn persist_log(&mut self) {
         if let Some(r) = self.rec.as_ref()

@@ -20,7 +20,6 @@ use crate::repair::improve::{Improvement, improve_file};
 use crate::repair::{RepairCtx, RepairError};
 use crate::report::ValidationReport;
 use crate::report::classify::Category;
-use crate::runlog::StepEvent;
 use crate::task::fsio::SafeDir;
 use crate::task::relpath::RelPath;
 use crate::validate::Validators;
@@ -129,22 +128,7 @@ impl Run {
         self.summary.repair_attempts += imp.attempts.len();
         self.summary.improvement_attempts += imp.attempts.len();
         self.summary.improvements_discarded += imp.discarded as usize;
-        let mut sub = StepEvent::start(format!("improve {path}"), Some(IMPROVE_STEP));
-        sub.start -= chrono::Duration::from_std(took).unwrap_or_default();
-        sub.input_tokens = imp.attempts.iter().map(|a| a.input_tokens).sum();
-        sub.output_tokens = imp.attempts.iter().map(|a| a.output_tokens).sum();
-        sub.validation_errors = imp.findings.clone();
-        sub.repair_attempts = imp.attempts.clone();
-        sub.finish();
-        sub.duration = took.as_secs_f64();
-        if let Some(r) = self.rec.as_mut() {
-            if let Some(s) = r.current() {
-                s.repair_attempts.extend(imp.attempts.iter().cloned());
-                s.validation_errors.extend(imp.findings.iter().cloned());
-            }
-            r.sub_step(sub);
-        }
-        self.persist_log();
+        self.log_attempts((format!("improve {path}"), IMPROVE_STEP), took, &imp.attempts, (&imp.findings, true));
         self.env.bus.emit(Event::log(
             "info",
             format!(

@@ -21,7 +21,6 @@ use crate::plan::Action;
 use crate::repair::{self, RepairCtx, RepairError, RepairOutcome, RepairSettings};
 use crate::report::ValidationReport;
 use crate::report::classify::Category;
-use crate::runlog::StepEvent;
 use crate::sandbox::Sandbox;
 use crate::task::fsio::SafeDir;
 use crate::task::relpath::RelPath;
@@ -309,21 +308,8 @@ impl Run {
     fn record_repair(&mut self, outcome: RepairOutcome, took: std::time::Duration) {
         let file = outcome.file.to_string();
         self.summary.repair_attempts += outcome.attempts.len();
-        let mut sub = StepEvent::start(format!("repair {file}"), Some(Stage::Repair.as_str()));
-        sub.start -= chrono::Duration::from_std(took).unwrap_or_default();
-        sub.input_tokens = outcome.attempts.iter().map(|a| a.input_tokens).sum();
-        sub.output_tokens = outcome.attempts.iter().map(|a| a.output_tokens).sum();
-        sub.validation_errors = outcome.remaining.clone();
-        sub.repair_attempts = outcome.attempts.clone();
-        sub.finish();
-        sub.duration = took.as_secs_f64();
-        if let Some(r) = self.rec.as_mut() {
-            if let Some(s) = r.current() {
-                s.repair_attempts.extend(outcome.attempts.iter().cloned());
-            }
-            r.sub_step(sub);
-        }
-        self.persist_log();
+        let step = (format!("repair {file}"), Stage::Repair.as_str());
+        self.log_attempts(step, took, &outcome.attempts, (&outcome.remaining, false));
         self.env.bus.emit(Event::FileRepaired {
             path: file,
             success: outcome.success(),
