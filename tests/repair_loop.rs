@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use ai_tools::config::Config;
-use ai_tools::orchestrator::{self, Command, Event, RunOptions, Session};
+use ai_tools::orchestrator::{Event, Session};
 use ai_tools::task::TaskDir;
 use common::{Loopback, anth_text, anth_tools, user_text};
 use serde_json::{Value, json};
@@ -72,24 +72,7 @@ async fn run_as(provider: &str, replies: Vec<String>) -> Run {
         }),
         prompt_dir: None,
     };
-    let (handle, mut rx, join) = orchestrator::spawn(session);
-    handle.send(Command::Codegen(RunOptions::default()));
-    let mut events = Vec::new();
-    while let Some(e) = tokio::time::timeout(std::time::Duration::from_secs(120), rx.recv()).await.unwrap() {
-        let end = matches!(e, Event::Ready { .. } | Event::Failed { .. });
-        events.push(e);
-        if end {
-            break;
-        }
-    }
-    handle.send(Command::Shutdown);
-    join.await.unwrap();
-    let run_id = match events.iter().find(|e| matches!(e, Event::RunStarted { .. })) {
-        Some(Event::RunStarted { run_id, .. }) => run_id.clone(),
-        _ => panic!("no run: {events:#?}"),
-    };
-    let log: Value =
-        serde_json::from_slice(&std::fs::read(task.logs_dir().join(format!("run-{run_id}.json"))).unwrap()).unwrap();
+    let (events, run_id, log) = common::codegen_through_actor(session, 120).await;
     assert!(task.logs_dir().join(format!("run-{run_id}.md")).exists());
     let bodies = lb.bodies();
     let secret_free = bodies.iter().chain(std::iter::once(&log)).all(|b| !b.to_string().contains("loopback-secret"));

@@ -282,3 +282,33 @@ impl Loopback {
 pub fn user_text(body: &Value) -> String {
     body["messages"][0]["content"].as_str().unwrap_or_default().to_owned()
 }
+
+/// Runs one codegen run on `session` through a real actor and collects its events until it is
+/// ready or failed (each event within `secs` seconds); returns the events, the run id and the
+/// run's JSON log.
+pub async fn codegen_through_actor(
+    session: ai_tools::orchestrator::Session,
+    secs: u64,
+) -> (Vec<ai_tools::orchestrator::Event>, String, serde_json::Value) {
+    use ai_tools::orchestrator::{self, Command, Event, RunOptions};
+    let task = session.task.clone();
+    let (handle, mut rx, join) = orchestrator::spawn(session);
+    handle.send(Command::Codegen(RunOptions::default()));
+    let mut events = Vec::new();
+    while let Some(e) = tokio::time::timeout(std::time::Duration::from_secs(secs), rx.recv()).await.unwrap() {
+        let end = matches!(e, Event::Ready { .. } | Event::Failed { .. });
+        events.push(e);
+        if end {
+            break;
+        }
+    }
+    handle.send(Command::Shutdown);
+    join.await.unwrap();
+    let run_id = match events.iter().find(|e| matches!(e, Event::RunStarted { .. })) {
+        Some(Event::RunStarted { run_id, .. }) => run_id.clone(),
+        _ => panic!("no run: {events:#?}"),
+    };
+    let log: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(task.logs_dir().join(format!("run-{run_id}.json"))).unwrap()).unwrap();
+    (events, run_id, log)
+}
