@@ -7,6 +7,9 @@
 //! `OPENAI_API_KEY`/`ANTHROPIC_API_KEY`, so the sandbox has real secrets to leak.
 
 use std::io::Read;
+#[path = "validate_support/mod.rs"]
+mod support;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,23 +17,6 @@ use std::time::{Duration, Instant};
 use ai_tools::sandbox::{Job, Sandbox, SandboxConfig, SandboxError, Scratch};
 
 const KEY: &str = "sk-sandbox-test-secret-0042";
-
-/// True in the child (run the body); in the parent, re-runs test `name` with the keys set and
-/// asserts it passed.
-fn in_child_with_keys(name: &str) -> bool {
-    if std::env::var("OPENAI_API_KEY").as_deref() == Ok(KEY) {
-        return true;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env("OPENAI_API_KEY", KEY)
-        .env("ANTHROPIC_API_KEY", KEY)
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("1 passed"), "child test {name} failed:\n{text}");
-    false
-}
 
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -80,7 +66,7 @@ fn bash() -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hostile_process_stays_in_its_scratch_area() {
-    if !in_child_with_keys("a_hostile_process_stays_in_its_scratch_area") {
+    if !support::in_child_with_keys("a_hostile_process_stays_in_its_scratch_area", KEY) {
         return;
     }
     let sb = Sandbox::detect(&SandboxConfig::default());
@@ -155,7 +141,7 @@ async fn memory_is_limited() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_bwrap_analyzers_run_scrubbed_and_code_runners_are_refused() {
-    if !in_child_with_keys("without_bwrap_analyzers_run_scrubbed_and_code_runners_are_refused") {
+    if !support::in_child_with_keys("without_bwrap_analyzers_run_scrubbed_and_code_runners_are_refused", KEY) {
         return;
     }
     let t = tempfile::tempdir().unwrap();

@@ -27,21 +27,6 @@ use common::write;
 
 const KEY: &str = "sk-hostile-test-secret-0077";
 
-fn in_child_with_keys(name: &str) -> bool {
-    if std::env::var("OPENAI_API_KEY").as_deref() == Ok(KEY) {
-        return true;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env("OPENAI_API_KEY", KEY)
-        .env("ANTHROPIC_API_KEY", KEY)
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("1 passed"), "child test {name} failed:\n{text}");
-    false
-}
-
 /// Every file under `dir` (following no symlinks) with its bytes.
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
@@ -160,7 +145,7 @@ fn assert_notice(v: &Validators) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cargo_check_runs_a_hostile_build_script_only_in_the_sandbox() {
-    if !in_child_with_keys("cargo_check_runs_a_hostile_build_script_only_in_the_sandbox") {
+    if !common::in_child_with_keys("cargo_check_runs_a_hostile_build_script_only_in_the_sandbox", KEY) {
         return;
     }
     let w = World::new();
@@ -196,7 +181,7 @@ async fn cargo_check_runs_a_hostile_build_script_only_in_the_sandbox() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tsc_build_info_cannot_reach_the_repo_or_an_absolute_path() {
-    if !in_child_with_keys("tsc_build_info_cannot_reach_the_repo_or_an_absolute_path") {
+    if !common::in_child_with_keys("tsc_build_info_cannot_reach_the_repo_or_an_absolute_path", KEY) {
         return;
     }
     let w = World::new();
@@ -237,7 +222,7 @@ async fn tsc_build_info_cannot_reach_the_repo_or_an_absolute_path() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_generated_mypy_plugin_runs_only_in_the_sandbox() {
-    if !in_child_with_keys("a_generated_mypy_plugin_runs_only_in_the_sandbox") {
+    if !common::in_child_with_keys("a_generated_mypy_plugin_runs_only_in_the_sandbox", KEY) {
         return;
     }
     let w = World::new();
@@ -289,7 +274,7 @@ fn manifest(generated: &[(&str, &str)]) -> Manifest {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_generated_conftest_runs_under_pytest_only_in_the_sandbox() {
-    if !in_child_with_keys("a_generated_conftest_runs_under_pytest_only_in_the_sandbox") {
+    if !common::in_child_with_keys("a_generated_conftest_runs_under_pytest_only_in_the_sandbox", KEY) {
         return;
     }
     let w = World::new();

@@ -312,3 +312,21 @@ pub async fn codegen_through_actor(
         serde_json::from_slice(&std::fs::read(task.logs_dir().join(format!("run-{run_id}.json"))).unwrap()).unwrap();
     (events, run_id, log)
 }
+
+/// True in the child (run the body); in the parent, re-runs test `name` of this test binary
+/// with `OPENAI_API_KEY` and `ANTHROPIC_API_KEY` set to `key` and asserts it passed — so a
+/// test can check what its children see when the user's keys are in the environment.
+pub fn in_child_with_keys(name: &str, key: &str) -> bool {
+    if std::env::var("OPENAI_API_KEY").as_deref() == Ok(key) {
+        return true;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("OPENAI_API_KEY", key)
+        .env("ANTHROPIC_API_KEY", key)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "child test {name} failed:\n{text}");
+    false
+}
