@@ -292,6 +292,22 @@ impl Run {
         }
     }
 
+    /// The repair loop's callbacks for `path` (its `on_attempt` and `notices`): each attempt and
+    /// each provider notice is published as an event.
+    pub(crate) fn repair_events(
+        &self,
+        path: &RelPath,
+    ) -> (
+        impl Fn(&crate::report::RepairAttempt) + Send + Sync + use<>,
+        impl Fn(crate::broker::Notice) + Send + Sync + use<>,
+    ) {
+        let bus = self.env.bus.clone();
+        let on_attempt = move |a: &crate::report::RepairAttempt| bus.emit(Event::RepairAttempted { repair: a.clone() });
+        let (bus, label) = (self.env.bus.clone(), path.to_string());
+        let notices = move |notice| bus.emit(Event::Provider { notice, path: label.clone() });
+        (on_attempt, notices)
+    }
+
     /// Records a file's repair attempts (`name`: `repair <file>`, `improve <file>`) as a
     /// sub-step of `parent` that ended now after `took`, with `findings` left; the attempts
     /// (and, with `findings_to_parent`, the findings) also go on the open step. Writes the log.

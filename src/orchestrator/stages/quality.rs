@@ -89,10 +89,7 @@ impl Run {
         let content = String::from_utf8_lossy(&bytes).into_owned();
         let cfg = self.env.settings.quality.clone();
         let env = self.env.clone();
-        let bus = env.bus.clone();
-        let on_attempt = move |a: &crate::report::RepairAttempt| bus.emit(Event::RepairAttempted { repair: a.clone() });
-        let (bus, label) = (env.bus.clone(), path.to_string());
-        let notices = move |notice| bus.emit(Event::Provider { notice, path: label.clone() });
+        let (on_attempt, notices) = self.repair_events(path);
         let ctx = RepairCtx {
             broker: &env.broker,
             prompts: &env.prompts,

@@ -249,10 +249,7 @@ impl Run {
             findings: findings.len(),
             max_attempts: settings.max_attempts,
         });
-        let bus = env.bus.clone();
-        let on_attempt = move |a: &crate::report::RepairAttempt| bus.emit(Event::RepairAttempted { repair: a.clone() });
-        let (bus, label) = (env.bus.clone(), path.to_string());
-        let notices = move |notice| bus.emit(Event::Provider { notice, path: label.clone() });
+        let (on_attempt, notices) = self.repair_events(path);
         let ctx = RepairCtx {
             broker: &env.broker,
             prompts: &env.prompts,
