@@ -243,12 +243,13 @@ async fn base_failures(
     runner: Runner,
     selected: &[RelPath],
 ) -> Result<BTreeSet<String>, TestError> {
-    let base = Scratch::mirror_of(ctx.repo)?;
     let existing: Vec<RelPath> = selected.iter().filter(|p| p.join_to(ctx.repo).is_file()).cloned().collect();
+    // The run's view was copied from the repo as it is now: its fingerprint names the base, so
+    // the base is copied again only when its failures are not cached yet.
     let key = format!(
         "{}|{}|{}",
         runner.name(),
-        base.repo_fingerprint(),
+        ctx.scratch.repo_fingerprint(),
         existing.iter().map(RelPath::as_str).collect::<Vec<_>>().join(",")
     );
     if let Some(ids) = cache.get(&key) {
@@ -257,6 +258,7 @@ async fn base_failures(
     let ids: BTreeSet<String> = if existing.is_empty() && !selected.is_empty() {
         BTreeSet::new()
     } else {
+        let base = Scratch::mirror_of(ctx.repo)?;
         let (results, _) = invoke(runner, ctx, &base, &existing).await;
         results.into_iter().filter(|r| !r.passed).map(|r| r.id).collect()
     };
