@@ -102,6 +102,8 @@ async fn only_introduced_findings_are_repaired_and_counted() {
             min_changed_lines: 6,
             max_tokens: 1024,
             temperature: None,
+            candidates: 1,
+            candidate_temperature: 0.7,
         },
         cancel: &cancel,
         on_attempt: &|_| {},

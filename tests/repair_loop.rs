@@ -53,11 +53,17 @@ async fn run(replies: Vec<String>) -> Run {
 
 /// As [`run`], through provider kind `provider` (`anthropic` or `ollama`).
 async fn run_as(provider: &str, replies: Vec<String>) -> Run {
+    run_with(provider, replies, |_| {}).await
+}
+
+/// As [`run_as`], with the configuration changed by `tweak`.
+async fn run_with(provider: &str, replies: Vec<String>, tweak: impl FnOnce(&mut Config)) -> Run {
     let t = common::repo();
     let task = TaskDir::new(common::plan(t.path(), &[("app.py", "create", &[])]));
     let lb = if provider == "ollama" { Loopback::start_ndjson(replies).await } else { Loopback::start(replies).await };
     let mut config = Config { provider: Some(provider.into()), ..Config::default() };
     config.retry.max_retries = 0;
+    tweak(&mut config);
     let url = lb.url.clone();
     let session = Session {
         repo: t.path().to_path_buf(),
@@ -262,6 +268,50 @@ async fn exhaustion_keeps_the_content_with_the_fewest_findings() {
     let md = std::fs::read_to_string(ready(&r).run_log.as_ref().unwrap()).unwrap();
     assert!(md.contains("- Errors surviving repair: 2"), "{md}");
     assert!(md.contains("| repair | app.py | 11 | ruff | F821 | undefined_name | Undefined name `cnt` |"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repair_candidates_keep_the_reply_with_the_fewest_findings() {
+    // `[repair] candidates = 3`: the first reply leaves both findings, the second fixes the
+    // file, so the attempt keeps #2 and samples no third.
+    let no_op = json!({"old_string": "return len(items)", "new_string": "return len(list(items))"});
+    let r = run_with(
+        "anthropic",
+        vec![
+            codegen_reply(BROKEN),
+            anth_tools(&[("patch_file", no_op)], 300, 20),
+            anth_tools(&[("patch_file", json!({"old_string": "sum(itms)", "new_string": "sum(items)"}))], 310, 25),
+        ],
+        |c| c.repair.candidates = 3,
+    )
+    .await;
+    assert_eq!(r.file(), fixed(BROKEN));
+    assert_eq!(r.bodies.len(), 3, "sampling stops at a clean candidate");
+    assert_eq!(user_text(&r.bodies[1]), user_text(&r.bodies[2]), "candidates answer the same prompt");
+    let t1 = r.bodies[1]["temperature"].as_f64().unwrap_or_default();
+    assert!((t1 - 0.7).abs() > 1e-3, "#1 is the plain request: {t1}");
+    let t = r.bodies[2]["temperature"].as_f64().unwrap();
+    assert!((t - 0.7).abs() < 1e-6, "#2 samples at [generate] candidate_temperature: {t}");
+
+    let a = r.attempts();
+    assert_eq!(a.len(), 1, "one attempt, two candidates");
+    assert_eq!((a[0]["success"].as_bool(), a[0]["output_tokens"].as_u64()), (Some(true), Some(45)));
+    let c: Vec<(u64, u64, bool)> = a[0]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["number"].as_u64().unwrap(), c["findings"].as_u64().unwrap(), c["kept"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(c, vec![(1, 2, false), (2, 0, true)]);
+    let s = ready(&r);
+    assert_eq!((s.errors_surviving_repair, s.repair_attempts), (0, 1));
+    let md = std::fs::read_to_string(s.run_log.as_ref().unwrap()).unwrap();
+    assert!(md.contains("2 candidates, kept #2 (0 findings)"), "{md}");
+    let line = r.events.iter().find_map(|e| match e {
+        Event::RepairAttempted { .. } => ai_tools::ui::describe::line(e),
+        _ => None,
+    });
+    assert!(line.is_some_and(|l| l.contains("2 candidates, kept #2")), "the event line names the choice");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -119,6 +119,7 @@ impl Session {
             generate: r.generate,
             validate: r.validate,
             repair: r.repair,
+            candidate_temperature: r.generate_quality.candidate_temperature,
             sandbox: r.sandbox,
         }
     }

@@ -101,6 +101,44 @@ pub struct RepairAttempt {
     /// Why the attempt's edits were not used (a patch that did not apply, the size guardrail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
+    /// With `[repair] candidates` > 1: every reply sampled for this attempt, in order (the
+    /// attempt's tokens are their sum; its result is the kept one's). Empty for one reply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<RepairCandidate>,
+}
+
+impl RepairAttempt {
+    /// `3 candidates, kept #2 (0 findings)` for an attempt that sampled several replies
+    /// (`None` for one reply); `kept none` when no reply gave a usable edit.
+    pub fn candidates_summary(&self) -> Option<String> {
+        if self.candidates.len() < 2 {
+            return None;
+        }
+        let n = self.candidates.len();
+        Some(match self.candidates.iter().find(|c| c.kept) {
+            Some(c) => format!("{n} candidates, kept #{} ({} findings)", c.number, c.findings.unwrap_or_default()),
+            None => format!("{n} candidates, kept none"),
+        })
+    }
+}
+
+/// One reply sampled for a model repair attempt (`[repair] candidates`; candidate 1 is the
+/// plain request, the others use [`crate::broker::candidate_seed`] seeds at `[generate]
+/// candidate_temperature`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairCandidate {
+    /// 1-based candidate number.
+    pub number: usize,
+    /// Completion tokens of its reply.
+    pub output_tokens: u64,
+    /// The findings on its result (`None` when it was rejected before the check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<usize>,
+    /// Why its edit was not used (did not apply, the size guardrail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+    /// Whether it became the attempt's result: the fewest findings, ties to the first.
+    pub kept: bool,
 }
 
 /// One candidate of a best-of-N sample for a generated file, as the run log records it

@@ -58,6 +58,9 @@ pub struct RegenSettings {
     pub validate: ValidateConfig,
     /// Repair settings.
     pub repair: RepairConfig,
+    /// `[generate] candidate_temperature`: the temperature of repair candidates after the
+    /// first (`[repair] candidates`).
+    pub candidate_temperature: f32,
     /// The sandbox re-validation runs in (the user's `[sandbox]`, as in a run).
     pub sandbox: crate::sandbox::SandboxConfig,
 }
@@ -412,13 +415,7 @@ async fn verify_and_repair(
     if !s.repair.enabled {
         return Ok((new, checked.files, attempts));
     }
-    let settings = RepairSettings {
-        max_attempts: s.repair.max_attempts.max(1),
-        max_changed_fraction: s.repair.max_changed_fraction,
-        min_changed_lines: s.repair.min_changed_lines,
-        max_tokens: s.generate.max_tokens,
-        temperature: s.generate.temperature,
-    };
+    let settings = RepairSettings::new(&s.repair, &s.generate, s.candidate_temperature);
     let mut repaired_any = false;
     for (path, bytes) in &mut new {
         let found: Vec<ValidationReport> =

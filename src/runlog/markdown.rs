@@ -100,11 +100,18 @@ pub fn render(log: &RunLog) -> String {
                 if a.success { "yes" } else { "no" },
                 a.input_tokens,
                 a.output_tokens,
-                cell(a.rejected.as_deref().unwrap_or(""))
+                cell(&attempt_note(a))
             );
         }
     }
     s
+}
+
+/// A repair attempt's note: its sampled candidates and the choice (`[repair] candidates`),
+/// then why it was rejected.
+fn attempt_note(a: &crate::report::RepairAttempt) -> String {
+    let parts: Vec<String> = a.candidates_summary().into_iter().chain(a.rejected.clone()).collect();
+    parts.join("; ")
 }
 
 /// The Candidates section: every candidate of every best-of-N sample, its checks and the choice.

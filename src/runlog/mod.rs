@@ -357,6 +357,7 @@ mod tests {
                 kind: crate::report::AttemptKind::Model,
                 fix: None,
                 rejected: None,
+                candidates: Vec::new(),
             });
         }
         s.finish();

@@ -108,7 +108,10 @@ fn raw_line(e: &Event) -> Option<String> {
             format!("repairing {path}: {findings} findings, up to {max_attempts} attempts")
         }
         Event::RepairAttempted { repair } => {
-            let why = repair.rejected.as_deref().map(|r| format!(" (rejected: {r})")).unwrap_or_default();
+            let mut why = repair.candidates_summary().map(|c| format!(" — {c}")).unwrap_or_default();
+            if let Some(r) = &repair.rejected {
+                why.push_str(&format!(" (rejected: {r})"));
+            }
             format!(
                 "  repair #{} of {}: {} → {} findings{why}",
                 repair.attempt,

@@ -291,14 +291,8 @@ impl Run {
     }
 
     pub(crate) fn repair_settings(&self) -> RepairSettings {
-        let rcfg = &self.env.settings.repair;
-        RepairSettings {
-            max_attempts: rcfg.max_attempts.max(1),
-            max_changed_fraction: rcfg.max_changed_fraction,
-            min_changed_lines: rcfg.min_changed_lines,
-            max_tokens: self.env.settings.generate.max_tokens,
-            temperature: self.env.settings.generate.temperature,
-        }
+        let s = &self.env.settings;
+        RepairSettings::new(&s.repair, &s.generate, s.generate_quality.candidate_temperature)
     }
 
     /// Records one file's repair in the summary, the run log and an event.
