@@ -185,9 +185,14 @@ def run_one(args, problem: dict, mode: str, sandbox: bool, ruff: str | None) -> 
             "passed": code is not None and score(code, problem, args.check_timeout, sandbox),
         }
         if args.keep:
+            name = problem["task_id"].replace("/", "_")
             keep = Path(args.out) / "code" / mode
             keep.mkdir(parents=True, exist_ok=True)
-            (keep / f"{problem['task_id'].replace('/', '_')}.py").write_text(code or "")
+            (keep / f"{name}.py").write_text(code or "")
+            # The run log (markdown) says where the pipeline's time and tokens went.
+            logs = sorted((repo / ".ai-tools" / "tasks" / "humaneval" / "logs").glob("run-*.md"))
+            if logs:
+                (keep / f"{name}.run.md").write_text(logs[-1].read_text())
         return row
 
 
@@ -246,7 +251,7 @@ def main() -> int:
     p.add_argument("--check-timeout", type=float, default=10.0, help="seconds for one `check` run")
     p.add_argument("--run-timeout", type=float, default=1800.0, help="seconds for one `ai-tools codegen` run")
     p.add_argument("--out", default=str(HERE / "results"), help="directory for the JSON and markdown report")
-    p.add_argument("--keep", action="store_true", help="also keep every generated file under OUT/code/")
+    p.add_argument("--keep", action="store_true", help="also keep every generated file and its run log under OUT/code/")
     p.add_argument("--pipeline-config", default="", help="TOML appended to the pipeline mode's config (e.g. '[generate]\\ncandidates = 2')")
     args = p.parse_args()
     modes = [m for m in args.modes.split(",") if m in MODES]
