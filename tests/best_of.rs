@@ -139,3 +139,36 @@ fn a_dependent_is_prompted_with_the_autofixed_version_of_its_dependency() {
     assert_eq!(std::fs::read_to_string(task2.join("code/files/pkg/util.py")).unwrap(), UTIL_WITH_JUNK);
     assert!(!events.iter().any(|e| e["event"] == "file_checked"));
 }
+
+#[test]
+fn sampling_stops_at_a_candidate_the_verifiers_find_nothing_in() {
+    // `candidates = 3`: #1 fails the plan's example, #2 passes it and is clean, so #3 is never
+    // requested; a clean #1 alone costs one request.
+    let repo = repo_with(&[("pkg/__init__.py", "")]);
+    let task = write_task(repo.path(), "add", "# add\n", ADD_PLAN);
+    let server = serve(|_| panic!("sampling goes on after a clean candidate"));
+    server.push(fenced("def add(a, b):\n    return a - b\n"));
+    server.push(fenced("def add(a, b):\n    return a + b\n"));
+    let config = "[generate]\ncandidates = 3\n\n[validate]\nenabled = false\n";
+    let (out, events) = codegen(repo.path(), &server, config);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(server.received().len(), 2);
+    assert_eq!(
+        std::fs::read_to_string(task.join("code/files/pkg/add.py")).unwrap(),
+        "def add(a, b):\n    return a + b\n"
+    );
+    let checked = events.iter().find(|e| e["event"] == "file_checked").unwrap();
+    assert_eq!(checked["summary"], "2 candidates, kept #2 (0 findings)");
+    let c = step(&run_log(&task), "check pkg/add.py")["candidates"].as_array().unwrap().clone();
+    assert_eq!((c[0]["examples_failed"].as_u64(), c[1]["examples_passed"].as_u64()), (Some(1), Some(1)));
+
+    let repo2 = repo_with(&[("pkg/__init__.py", "")]);
+    write_task(repo2.path(), "add", "# add\n", ADD_PLAN);
+    let server2 = serve(|_| panic!("sampling goes on after a clean first candidate"));
+    server2.push(fenced("def add(a, b):\n    return a + b\n"));
+    let (out, events) = codegen(repo2.path(), &server2, config);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(server2.received().len(), 1);
+    let checked = events.iter().find(|e| e["event"] == "file_checked").unwrap();
+    assert_eq!(checked["summary"], "1 candidate, kept #1 (0 findings)");
+}

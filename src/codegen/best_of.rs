@@ -1,8 +1,9 @@
-//! Best-of-N generation and "verify as you go": a target's replies are sampled
+//! Best-of-N generation and "verify as you go": up to N replies are sampled for a target
 //! (`[generate] candidates`), each autofixed as soon as it arrives (`[generate] autofix`,
-//! [`crate::repair::autofix`]), checked by the fast verifiers ([`crate::repair::candidates`]:
-//! syntax, ruff on stdin, the plan-named symbols and signatures, the plan's examples) and the
-//! best kept — ties to the first.
+//! [`crate::repair::autofix`]) and checked by the fast verifiers ([`crate::repair::candidates`]:
+//! syntax, ruff on stdin, the plan-named symbols and signatures, the plan's examples); the best
+//! is kept — ties to the first — and sampling stops at a candidate they find nothing in, which
+//! nothing after it could beat. A target the model gets right the first time costs one reply.
 //!
 //! Invariants:
 //! - candidate 1 is exactly the request a run without best-of-N makes (the configured seed and
@@ -144,7 +145,8 @@ impl Verifier {
     }
 }
 
-/// Samples `pkg`'s target through `v` (see the module docs): the kept candidate as the
+/// Samples `pkg`'s target through `v` (see the module docs), checking each candidate as it
+/// arrives and stopping at one the verifiers find nothing in: the kept candidate as the
 /// target's [`Generated`] (its content autofixed, its elapsed time that of every candidate)
 /// and what was checked. The [`Checked`] is `None` only when a provider failure or the cancel
 /// ended the target.
@@ -164,8 +166,15 @@ pub async fn sample(
     let hints = PlanHints::for_file(plan, path, sx.repo, &v.sandbox);
     let fast =
         FastCheck::new(v.ruff.clone(), v.sandbox.clone(), &v.scratch, RUFF_TIMEOUT).repo_code(v.ruff_is_repo_code);
+    let sctx = SelectCtx {
+        fast: &fast,
+        scratch: &v.scratch,
+        named: &hints.named,
+        examples: &hints.examples,
+        runner: hints.runner.as_ref(),
+    };
     let mut records: Vec<CandidateRecord> = Vec::new();
-    let mut ok: Vec<(usize, Generated)> = Vec::new();
+    let mut ok: Vec<(usize, CandidateCheck, Generated)> = Vec::new();
     let mut first_err: Option<GenerateError> = None;
     for i in 0..v.candidates {
         if i > 0 {
@@ -185,24 +194,26 @@ pub async fn sample(
                 if v.autofix {
                     fix(&fast, path, &hints, &mut g, &mut rec).await;
                 }
-                ok.push((records.len(), g));
+                let c = candidates::check(&sctx, path, &g.content, rec.number).await;
+                note_check(&mut rec, &c);
+                let clean = c.findings() == 0;
+                ok.push((records.len(), c, g));
+                records.push(rec);
+                // Nothing can beat a candidate the verifiers find nothing in (ties go to the
+                // first), so sampling stops there.
+                if clean {
+                    break;
+                }
             }
             Err(e @ GenerateError::Broker(_)) => return (Err(e), None),
             Err(e) => {
                 rec.error = Some(e.to_string());
                 first_err.get_or_insert(e);
+                records.push(rec);
             }
         }
-        records.push(rec);
     }
-    let sctx = SelectCtx {
-        fast: &fast,
-        scratch: &v.scratch,
-        named: &hints.named,
-        examples: &hints.examples,
-        runner: hints.runner.as_ref(),
-    };
-    let (kept, checked) = choose(&sctx, path, records, ok).await;
+    let (kept, checked) = choose(records, ok);
     match (kept, first_err) {
         (Some(mut g), _) => {
             g.elapsed = started.elapsed();
@@ -226,30 +237,29 @@ async fn fix(fast: &FastCheck<'_>, path: &RelPath, hints: &PlanHints, g: &mut Ge
     }
 }
 
-/// Checks the candidates that parsed (`ok`: index into `records`, reply) and keeps the best;
-/// fills every record's checks and marks the kept one.
-async fn choose(
-    sctx: &SelectCtx<'_>,
-    path: &RelPath,
+/// Copies a candidate's checks into its run-log record.
+fn note_check(r: &mut CandidateRecord, c: &CandidateCheck) {
+    (r.syntax, r.ruff, r.examples_passed, r.examples_failed) = (c.syntax, c.ruff, c.examples_passed, c.examples_failed);
+    (r.missing, r.signature, r.findings) = (c.missing.clone(), c.signature.clone(), c.findings());
+    r.check_errors.extend(c.errors.iter().cloned());
+}
+
+/// Keeps the best of the checked candidates (`ok`: index into `records`, checks, reply) —
+/// the smallest [`CandidateCheck::key`], ties to the first — and marks it in `records`.
+fn choose(
     mut records: Vec<CandidateRecord>,
-    mut ok: Vec<(usize, Generated)>,
+    mut ok: Vec<(usize, CandidateCheck, Generated)>,
 ) -> (Option<Generated>, Checked) {
-    let contents: Vec<String> = ok.iter().map(|(_, g)| g.content.clone()).collect();
-    let sel = candidates::select(sctx, path, &contents).await;
     let mut checks: Vec<CandidateCheck> =
         (1..=records.len()).map(|number| CandidateCheck { number, ..CandidateCheck::default() }).collect();
-    for (c, (ri, _)) in sel.checks.into_iter().zip(&ok) {
-        let r = &mut records[*ri];
-        (r.syntax, r.ruff, r.examples_passed, r.examples_failed) =
-            (c.syntax, c.ruff, c.examples_passed, c.examples_failed);
-        (r.missing, r.signature, r.findings) = (c.missing.clone(), c.signature.clone(), c.findings());
-        r.check_errors.extend(c.errors.iter().cloned());
-        checks[*ri] = CandidateCheck { number: *ri + 1, ..c };
+    for (ri, c, _) in &ok {
+        checks[*ri] = c.clone();
     }
-    if ok.is_empty() {
+    let best = ok.iter().enumerate().min_by_key(|(i, (_, c, _))| (c.key(), *i)).map(|(i, _)| i);
+    let Some(best) = best else {
         return (None, Checked { records, selection: Selection { kept: 0, checks }, fixes: Vec::new() });
-    }
-    let (ri, g) = ok.swap_remove(sel.kept.min(ok.len() - 1));
+    };
+    let (ri, _, g) = ok.swap_remove(best);
     records[ri].kept = true;
     let fixes = records[ri].fixes.clone();
     (Some(g), Checked { records, selection: Selection { kept: ri, checks }, fixes })
