@@ -525,6 +525,34 @@ fn the_files_pane_shows_each_file_quality_score_after_a_run() {
 }
 
 #[test]
+fn the_files_pane_shows_which_candidate_was_kept() {
+    let mut a = reviewed();
+    let checked = |path: &str, candidates: usize, kept: usize| Event::FileChecked {
+        path: path.into(),
+        candidates,
+        kept,
+        findings: 0,
+        fixes: vec![],
+        summary: format!("{candidates} candidates, kept #{kept} (0 findings)"),
+    };
+    a.on_event(&checked("calc/ops.py", 1, 1));
+    let header = |s: &str| s.lines().find(|l| l.contains("path") && l.contains("review")).unwrap().to_owned();
+    let s = text(&render(&mut a, 160, 48));
+    assert!(!header(&s).contains("cand"), "no column while every file had one candidate: {s}");
+    a.on_event(&checked("services/billing/app/models.py", 3, 2));
+    a.on_event(&checked("services/billing/app/api/handlers.py", 3, 1));
+    let t = render(&mut a, 160, 48);
+    let s = text(&t);
+    assert!(header(&s).contains("cand"), "{s}");
+    let row = |name: &str| s.lines().find(|l| l.contains(name)).unwrap().to_owned();
+    assert!(row("models.py").contains("#2/3"), "{s}");
+    assert!(row("handlers.py").contains("#1/3"), "{s}");
+    assert!(row("calc/ops.py").contains('—') && !row("calc/ops.py").contains("#1/"), "{s}");
+    insta::assert_snapshot!("files_candidates_160x48", t.backend());
+    assert!(!text(&render(&mut a, 80, 24)).contains("#2/3"), "narrow panes keep the compact columns");
+}
+
+#[test]
 fn the_plan_editor_never_opens_through_a_symlink() {
     let (d, task) = planned();
     let outside = tempfile::tempdir().unwrap();

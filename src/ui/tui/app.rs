@@ -74,6 +74,9 @@ pub struct FileRow {
     pub deletions: usize,
     /// Validation findings.
     pub findings: usize,
+    /// The best-of-N choice (`[generate] candidates`, [`Event::FileChecked`]): the kept
+    /// candidate (1-based) and how many were sampled; `None` until the file was checked.
+    pub candidates: Option<(usize, usize)>,
 }
 
 /// One wave's progress.
@@ -271,6 +274,7 @@ impl App {
             additions: 0,
             deletions: 0,
             findings: 0,
+            candidates: None,
         });
         let last = self.files.len() - 1;
         &mut self.files[last]
@@ -430,6 +434,9 @@ impl App {
             Event::FileRestart { path } => {
                 self.streams.insert(path.clone(), String::new());
                 self.file_mut(path).progress = FileProgress::Streaming(0);
+            }
+            Event::FileChecked { path, candidates, kept, .. } => {
+                self.file_mut(path).candidates = Some((*kept, *candidates));
             }
             Event::FileGenerated { path, .. } => {
                 self.file_mut(path).progress = FileProgress::Done;

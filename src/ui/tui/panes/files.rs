@@ -1,5 +1,7 @@
 //! The files pane: each target with its status, viewed mark, action, +/− counts, validation
-//! findings and review state (all / some / none of its hunks accepted).
+//! findings, the best-of-N choice (`#2/3`: kept candidate 2 of 3, once a file was sampled more
+//! than once), the quality score (after a run) and review state (all / some / none of its hunks
+//! accepted).
 //!
 //! Invariant: a path that does not fit is shortened from the left (`…/models.py`), dropping
 //! leading directories first; the file name itself is never cut.
@@ -61,8 +63,12 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
     // The quality score per file, once a run has scored them (wide panes only).
     let scores = app.last_summary.as_ref().map(|s| &s.file_scores).filter(|m| !m.is_empty() && !compact);
     let score_w = if scores.is_some() { 5 } else { 0 };
-    // status, viewed, path, action, +/−, err, [score,] review; one column of space between each.
-    let fixed = 1 + 1 + action_w + count_w + 3 + score_w + review_w + 6;
+    // The kept candidate of a best-of-N sample (wide panes, once some file had more than one).
+    let sampled = !compact && app.files.iter().any(|r| r.candidates.is_some_and(|(_, n)| n > 1));
+    let cand_w = if sampled { 5 } else { 0 };
+    // status, viewed, path, action, +/−, err, [cand,] [score,] review; a space between each.
+    let gaps = 6 + usize::from(sampled) + usize::from(scores.is_some());
+    let fixed = 1 + 1 + action_w + count_w + 3 + cand_w + score_w + review_w + gaps;
     let path_w = inner_w.saturating_sub(fixed).max(4);
     let rows: Vec<Row> = app
         .files
@@ -102,6 +108,12 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
                 ])),
                 Cell::from(findings),
             ];
+            if sampled {
+                cells.push(Cell::from(match r.candidates {
+                    Some((k, n)) if n > 1 => Span::styled(format!("#{k}/{n}"), if k == 1 { t.muted } else { t.accent }),
+                    _ => Span::styled("—", t.muted),
+                }));
+            }
             if scores.is_some() {
                 cells.push(Cell::from(score));
             }
@@ -118,6 +130,10 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
         Constraint::Length(count_w as u16),
         Constraint::Length(3),
     ];
+    if sampled {
+        titles.push("cand");
+        widths.push(Constraint::Length(cand_w as u16));
+    }
     if scores.is_some() {
         titles.push("score");
         widths.push(Constraint::Length(score_w as u16));
