@@ -122,8 +122,9 @@ pub struct RepairConfig {
     /// A change of at most this many lines is always allowed, whatever the fraction (the floor
     /// under `max_changed_fraction`: fixing 2 lines of a 3-line file is 67%).
     pub min_changed_lines: usize,
-    /// Replies sampled per model repair attempt, the best kept (see
-    /// `crate::repair::candidates`); 1 = one reply.
+    /// Replies sampled per model repair (and improvement) attempt, up to this many: the one
+    /// with the fewest findings is kept, sampling stops at a clean one (`crate::repair`'s
+    /// `attempt` module); 1 = one reply.
     pub candidates: u32,
 }
 

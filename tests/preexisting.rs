@@ -104,6 +104,7 @@ async fn only_introduced_findings_are_repaired_and_counted() {
             temperature: None,
             candidates: 1,
             candidate_temperature: 0.7,
+            seed: None,
         },
         cancel: &cancel,
         on_attempt: &|_| {},

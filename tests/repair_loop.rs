@@ -131,6 +131,7 @@ async fn success_on_attempt_one_with_write_file() {
     assert_eq!((a[0]["attempt"].as_u64(), a[0]["success"].as_bool()), (Some(1), Some(true)));
     assert_eq!((a[0]["errors_in"].as_array().unwrap().len(), a[0]["errors_out"].as_array().unwrap().len()), (2, 0));
     assert_eq!((a[0]["input_tokens"].as_u64(), a[0]["output_tokens"].as_u64()), (Some(300), Some(50)));
+    assert!(a[0].get("candidates").is_none(), "one reply per attempt records no candidates: {}", a[0]);
     let repair = r.step("repair");
     assert_eq!(
         (repair["repair_success_rate"].as_f64(), repair["tokens_spent_on_repair"].as_u64()),
@@ -295,7 +296,11 @@ async fn repair_candidates_keep_the_reply_with_the_fewest_findings() {
 
     let a = r.attempts();
     assert_eq!(a.len(), 1, "one attempt, two candidates");
-    assert_eq!((a[0]["success"].as_bool(), a[0]["output_tokens"].as_u64()), (Some(true), Some(45)));
+    assert_eq!(
+        (a[0]["success"].as_bool(), a[0]["input_tokens"].as_u64(), a[0]["output_tokens"].as_u64()),
+        (Some(true), Some(610), Some(45)),
+        "an attempt's tokens are the sum of its candidates'"
+    );
     let c: Vec<(u64, u64, bool)> = a[0]["candidates"]
         .as_array()
         .unwrap()
@@ -312,6 +317,34 @@ async fn repair_candidates_keep_the_reply_with_the_fewest_findings() {
         _ => None,
     });
     assert!(line.is_some_and(|l| l.contains("2 candidates, kept #2")), "the event line names the choice");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_no_repair_candidate_applies_the_attempt_keeps_none_and_the_next_hears_why() {
+    let missing = |text: &str| json!({"old_string": text, "new_string": "x"});
+    let r = run_with(
+        "anthropic",
+        vec![
+            codegen_reply(BROKEN),
+            anth_tools(&[("patch_file", missing("sum(ghost)"))], 300, 20),
+            anth_tools(&[("patch_file", missing("len(ghost)"))], 300, 20),
+            anth_tools(&[("patch_file", json!({"old_string": "sum(itms)", "new_string": "sum(items)"}))], 310, 25),
+        ],
+        |c| c.repair.candidates = 2,
+    )
+    .await;
+    assert_eq!(r.file(), fixed(BROKEN));
+    let a = r.attempts();
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[0]["success"], false);
+    assert!(a[0]["rejected"].as_str().unwrap().contains("`sum(ghost)` was not found"), "{}", a[0]);
+    let c = a[0]["candidates"].as_array().unwrap();
+    assert!(c.iter().all(|c| c["kept"] == false && c["findings"].is_null()), "{c:?}");
+    assert!(user_text(&r.bodies[3]).contains("Your previous edit could not be applied"), "{}", user_text(&r.bodies[3]));
+    assert_eq!(a[1]["success"], true);
+    let md = std::fs::read_to_string(ready(&r).run_log.as_ref().unwrap()).unwrap();
+    assert!(md.contains("2 candidates, kept none"), "{md}");
+    assert!(md.contains("1 candidate, kept #1 (0 findings)"), "{md}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -550,6 +550,9 @@ fn the_files_pane_shows_which_candidate_was_kept() {
     assert!(row("calc/ops.py").contains('—') && !row("calc/ops.py").contains("#1/"), "{s}");
     insta::assert_snapshot!("files_candidates_160x48", t.backend());
     assert!(!text(&render(&mut a, 80, 24)).contains("#2/3"), "narrow panes keep the compact columns");
+    // A regenerated file is sampled afresh: its old choice goes.
+    a.on_event(&Event::FileStarted { path: "services/billing/app/models.py".into(), wave: 1 });
+    assert!(!text(&render(&mut a, 160, 48)).contains("#2/3"));
 }
 
 #[test]

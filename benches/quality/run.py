@@ -40,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -264,13 +264,22 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lock = threading.Lock()
+    stop = threading.Event()
     done = 0
     md = ""
 
     def one(indexed: tuple[int, dict]) -> None:
         nonlocal done, md
         i, problem = indexed
-        mine = [run_one(args, problem, mode, sandbox, ruff) for mode in modes]
+        mine = []
+        for mode in modes:
+            if stop.is_set():
+                return
+            mine.append(run_one(args, problem, mode, sandbox, ruff))
+        # A problem cut short by an interrupt (its `ai-tools` killed by the same signal) is
+        # not a result: it is dropped, not scored as a failure.
+        if stop.is_set() or any(r["exit"] is not None and (r["exit"] < 0 or r["exit"] == 130) for r in mine):
+            return
         with lock:
             done += 1
             for row in mine:
@@ -283,8 +292,19 @@ def main() -> int:
             # Rewritten after every problem, so a run stopped early still leaves its finished problems.
             md = write_report(args, out, stamp, modes, sandbox, rows, done, len(problems))
 
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        list(pool.map(one, enumerate(problems)))
+    pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
+    futures = [pool.submit(one, p) for p in enumerate(problems)]
+    try:
+        for f in as_completed(futures):
+            f.result()
+    except KeyboardInterrupt:
+        # Ctrl-C: queued problems are cancelled, running ones dropped; the report keeps the
+        # finished ones.
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        print(f"interrupted: {done} of {len(problems)} problems finished", file=sys.stderr)
+        return 130
+    pool.shutdown()
     print(md)
     return 0
 

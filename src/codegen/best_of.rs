@@ -255,7 +255,7 @@ fn choose(
     for (ri, c, _) in &ok {
         checks[*ri] = c.clone();
     }
-    let best = ok.iter().enumerate().min_by_key(|(i, (_, c, _))| (c.key(), *i)).map(|(i, _)| i);
+    let best = candidates::best_index(ok.iter().map(|(_, c, _)| c));
     let Some(best) = best else {
         return (None, Checked { records, selection: Selection { kept: 0, checks }, fixes: Vec::new() });
     };

@@ -75,10 +75,8 @@ impl Selection {
 
     /// One line for the TUI and the log: `3 candidates, kept #2 (0 findings)`.
     pub fn summary(&self) -> String {
-        let n = self.checks.len();
         let findings = self.best().map_or(0, CandidateCheck::findings);
-        let plural = |k: usize, w: &str| if k == 1 { format!("{k} {w}") } else { format!("{k} {w}s") };
-        format!("{}, kept #{} ({})", plural(n, "candidate"), self.kept + 1, plural(findings, "finding"))
+        crate::report::candidates_line(self.checks.len(), self.kept + 1, findings)
     }
 }
 
@@ -139,8 +137,14 @@ pub async fn select(ctx: &SelectCtx<'_>, file: &RelPath, candidates: &[String]) 
     for (i, content) in candidates.iter().enumerate() {
         checks.push(check(ctx, file, content, i + 1).await);
     }
-    let kept = checks.iter().enumerate().min_by_key(|(i, c)| (c.key(), *i)).map_or(0, |(i, _)| i);
+    let kept = best_index(&checks).unwrap_or(0);
     Selection { kept, checks }
+}
+
+/// The index of the best of `checks`: the smallest [`CandidateCheck::key`], ties to the first
+/// (`None` when empty).
+pub fn best_index<'a>(checks: impl IntoIterator<Item = &'a CandidateCheck>) -> Option<usize> {
+    checks.into_iter().enumerate().min_by_key(|(i, c)| (c.key(), *i)).map(|(i, _)| i)
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@
 //! `write_file` tools with tool choice "any" where the provider supports tools, SEARCH/REPLACE
 //! or a whole-file fence otherwise.
 //!
+//! With `[repair] candidates` = N > 1, each model attempt samples up to N replies and keeps the
+//! one with the fewest findings ([`attempt`]); the improvement loop, which runs this loop, does
+//! the same.
+//!
 //! Before any model call, the deterministic fixes ([`autofix`]) run in order, each recorded
 //! as an attempt of kind `autofix` with 0 tokens, kept when it removes findings (runaway
 //! repetition: when it adds none) and recorded as rejected when it adds some; a fix that leaves
@@ -33,6 +37,7 @@
 //!   preexisting or environment finding is never sent to the model, and an attempt succeeds
 //!   when the introduced findings reach zero.
 
+mod attempt;
 pub mod autofix;
 pub mod candidates;
 pub mod edits;
@@ -44,10 +49,9 @@ pub mod pysrc;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{Broker, BrokerError, CallCtx, ChatRequest, Notice, Role, StreamDelta, ToolChoice};
-use crate::codegen::lang;
+use crate::broker::{Broker, BrokerError, Notice};
 use crate::codegen::prompt::{PromptError, Prompts};
-use crate::report::{RepairAttempt, RepairCandidate, ValidationReport};
+use crate::report::{RepairAttempt, ValidationReport};
 use crate::task::relpath::RelPath;
 use crate::validate::shadow::{ShadowError, ShadowTree};
 use crate::validate::{Family, ValidateError, Validators, family, repairable};
@@ -74,6 +78,9 @@ pub struct RepairSettings {
     pub candidates: u32,
     /// The temperature of candidates after the first (`[generate] candidate_temperature`).
     pub candidate_temperature: f32,
+    /// The configured `seed`: candidate `i` > 1 samples with seed `seed + i − 1`
+    /// ([`crate::broker::candidate_seed`]); candidate 1 keeps the request as it was.
+    pub seed: Option<u64>,
 }
 
 impl RepairSettings {
@@ -92,6 +99,7 @@ impl RepairSettings {
             temperature: generate.temperature,
             candidates: repair.candidates.max(1),
             candidate_temperature,
+            seed: generate.seed,
         }
     }
 }
@@ -375,144 +383,6 @@ async fn run_autofixes(
     Ok((current, errors, attempts))
 }
 
-/// Where a model attempt starts: the content and findings the previous attempt left, and what
-/// its prompt must say about the previous attempt.
-struct AttemptState<'a> {
-    /// 1-based model attempt.
-    attempt: u32,
-    /// Its number in the file's attempts (after the autofixes).
-    number: u32,
-    current: &'a str,
-    errors: &'a [ValidationReport],
-    /// The content the loop's model attempts started from (the size guardrail's reference).
-    start: &'a str,
-    warning: bool,
-    edit_error: Option<&'a str>,
-}
-
-/// What one model attempt gave: its record, the kept candidate and its findings (`None` when
-/// no reply gave a usable edit), and what the next prompt must say.
-struct Sampled {
-    record: RepairAttempt,
-    kept: Option<(String, Vec<ValidationReport>)>,
-    warning: bool,
-    edit_error: Option<String>,
-}
-
-/// One model attempt: `[repair] candidates` replies (candidate 1 the plain request, the others
-/// [`ChatRequest::candidate`] samples), each applied, size-checked and re-checked; the one with
-/// the fewest findings is kept, ties to the first.
-async fn model_attempt(
-    ctx: &RepairCtx<'_>,
-    hints: &PlanHints,
-    file: &RelPath,
-    system: &str,
-    st: &AttemptState<'_>,
-    works: Works,
-) -> Result<Sampled, RepairError> {
-    let s = ctx.settings;
-    let render = |tools: bool| {
-        ctx.prompts.render(
-            "repair.md.j2",
-            &PromptCtx {
-                path: file.as_str(),
-                lang: lang::file_type(file).fence,
-                content: st.current,
-                findings: st.errors,
-                attempt: st.attempt,
-                max_attempts: s.max_attempts,
-                tools,
-                preservation_warning: st.warning,
-                edit_error: st.edit_error,
-            },
-        )
-    };
-    let (with_tools, without_tools) = (render(true)?, render(false)?);
-    let mut record = RepairAttempt {
-        step: STEP.into(),
-        file: file.to_string(),
-        attempt: st.number,
-        errors_in: st.errors.to_vec(),
-        errors_out: st.errors.to_vec(),
-        success: false,
-        input_tokens: 0,
-        output_tokens: 0,
-        kind: crate::report::AttemptKind::Model,
-        fix: None,
-        rejected: None,
-        candidates: Vec::new(),
-    };
-    let mut out = Sampled { record: record.clone(), kept: None, warning: false, edit_error: None };
-    let n = s.candidates.max(1);
-    for index in 0..n {
-        let build = |caps: &crate::broker::Capabilities| {
-            let mut r = ChatRequest::new(
-                system.to_owned(),
-                if caps.tools { with_tools.clone() } else { without_tools.clone() },
-                s.max_tokens,
-            );
-            r.temperature = s.temperature;
-            if caps.tools {
-                r.tools = edits::tool_specs();
-                r.tool_choice = if caps.tool_choice { ToolChoice::Any } else { ToolChoice::Auto };
-            }
-            if index > 0 { r.candidate(index, s.candidate_temperature) } else { r }
-        };
-        let sink = |_: StreamDelta| {};
-        let call = CallCtx { label: file.as_str(), sink: &sink, notices: ctx.notices, cancel: ctx.cancel };
-        let reply = ctx.broker.call(Role::Repair, &build, &call).await?;
-        record.input_tokens += reply.record.input_tokens;
-        record.output_tokens += reply.record.output_tokens;
-        let mut note = RepairCandidate {
-            number: index as usize + 1,
-            output_tokens: reply.record.output_tokens,
-            ..RepairCandidate::default()
-        };
-        let applied = if reply.response.tool_calls.is_empty() {
-            edits::apply_text_reply(st.current, &reply.response.text, file)
-        } else {
-            edits::apply_tool_calls(st.current, &reply.response.tool_calls)
-        };
-        match applied.map(|c| (edits::check_size(st.start, &c, s.max_changed_fraction, s.min_changed_lines), c)) {
-            Err(e) => {
-                note.rejected = Some(format!("edit not applied: {e}"));
-                out.edit_error.get_or_insert(e);
-            }
-            Ok((Err(why), _)) => {
-                note.rejected = Some(why);
-                out.warning = true;
-            }
-            Ok((Ok(()), c)) => {
-                let found = findings_on(ctx, hints, file, &c, works).await?;
-                note.findings = Some(found.len());
-                if out.kept.as_ref().is_none_or(|(_, f)| found.len() < f.len()) {
-                    out.kept = Some((c, found));
-                    record.candidates.iter_mut().for_each(|c| c.kept = false);
-                    note.kept = true;
-                }
-            }
-        }
-        record.candidates.push(note);
-        if out.kept.as_ref().is_some_and(|(_, f)| f.is_empty()) {
-            break;
-        }
-    }
-    match &out.kept {
-        Some((_, found)) => {
-            record.errors_out = found.clone();
-            record.success = found.is_empty();
-            // A usable candidate was found: the next prompt works on it, without warnings.
-            (out.warning, out.edit_error) = (false, None);
-        }
-        None => record.rejected = record.candidates.first().and_then(|c| c.rejected.clone()),
-    }
-    if n == 1 {
-        record.candidates.clear();
-    }
-    out.record = record;
-    Ok(out)
-}
-
 /// Runs the loop on `file`, whose current content `original` has `findings`, with what the
 /// plan says about it (see the module docs and invariants; findings that are not
 /// [`repairable`] are dropped here).
@@ -583,7 +453,7 @@ async fn repair_loop(
         if ctx.cancel.is_cancelled() {
             return Err(BrokerError::Cancelled.into());
         }
-        let state = AttemptState {
+        let state = attempt::AttemptState {
             attempt,
             number: autofixes + attempt,
             current: &current,
@@ -592,7 +462,7 @@ async fn repair_loop(
             warning,
             edit_error: edit_error.as_deref(),
         };
-        let sampled = model_attempt(ctx, hints, file, &system, &state, works).await?;
+        let sampled = attempt::model_attempt(ctx, hints, file, &system, &state, works).await?;
         (warning, edit_error) = (sampled.warning, sampled.edit_error);
         if let Some((c, found)) = sampled.kept {
             if found.len() < best.1.len() {

@@ -102,24 +102,36 @@ pub struct RepairAttempt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
     /// With `[repair] candidates` > 1: every reply sampled for this attempt, in order (the
-    /// attempt's tokens are their sum; its result is the kept one's). Empty for one reply.
+    /// attempt's tokens are their sum; its result is the kept one's); sampling stops at a
+    /// reply that leaves no findings, so this may hold one. Empty when `candidates` is 1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<RepairCandidate>,
 }
 
 impl RepairAttempt {
-    /// `3 candidates, kept #2 (0 findings)` for an attempt that sampled several replies
-    /// (`None` for one reply); `kept none` when no reply gave a usable edit.
+    /// `3 candidates, kept #2 (0 findings)` for an attempt that sampled with `[repair]
+    /// candidates` > 1 (`None` otherwise); `… kept none` when no reply gave a usable edit.
     pub fn candidates_summary(&self) -> Option<String> {
-        if self.candidates.len() < 2 {
+        if self.candidates.is_empty() {
             return None;
         }
         let n = self.candidates.len();
         Some(match self.candidates.iter().find(|c| c.kept) {
-            Some(c) => format!("{n} candidates, kept #{} ({} findings)", c.number, c.findings.unwrap_or_default()),
-            None => format!("{n} candidates, kept none"),
+            Some(c) => candidates_line(n, c.number, c.findings.unwrap_or_default()),
+            None => format!("{}, kept none", counted(n, "candidate")),
         })
     }
+}
+
+/// `n` and `word`, plural when `n` ≠ 1: `1 candidate`, `3 findings`.
+fn counted(n: usize, word: &str) -> String {
+    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+}
+
+/// The line the TUI, the log pane and the run log show for a best-of-N choice: `3 candidates,
+/// kept #2 (0 findings)` (`kept` is 1-based).
+pub fn candidates_line(n: usize, kept: usize, findings: usize) -> String {
+    format!("{}, kept #{kept} ({})", counted(n, "candidate"), counted(findings, "finding"))
 }
 
 /// One reply sampled for a model repair attempt (`[repair] candidates`; candidate 1 is the

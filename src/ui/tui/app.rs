@@ -422,7 +422,10 @@ impl App {
                 }
             }
             Event::FileStarted { path, .. } => {
-                self.file_mut(path).progress = FileProgress::Streaming(0);
+                let f = self.file_mut(path);
+                f.progress = FileProgress::Streaming(0);
+                // A regenerated or retried file is sampled afresh.
+                f.candidates = None;
                 self.streams.insert(path.clone(), String::new());
             }
             Event::FileDelta { path, text } => {

@@ -64,8 +64,11 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
     let scores = app.last_summary.as_ref().map(|s| &s.file_scores).filter(|m| !m.is_empty() && !compact);
     let score_w = if scores.is_some() { 5 } else { 0 };
     // The kept candidate of a best-of-N sample (wide panes, once some file had more than one).
-    let sampled = !compact && app.files.iter().any(|r| r.candidates.is_some_and(|(_, n)| n > 1));
-    let cand_w = if sampled { 5 } else { 0 };
+    let cand =
+        |r: &crate::ui::tui::app::FileRow| r.candidates.filter(|(_, n)| *n > 1).map(|(k, n)| format!("#{k}/{n}"));
+    let sampled = !compact && app.files.iter().any(|r| cand(r).is_some());
+    let cand_w =
+        if sampled { app.files.iter().filter_map(&cand).map(|c| c.len()).max().unwrap_or(0).max(4) } else { 0 };
     // status, viewed, path, action, +/−, err, [cand,] [score,] review; a space between each.
     let gaps = 6 + usize::from(sampled) + usize::from(scores.is_some());
     let fixed = 1 + 1 + action_w + count_w + 3 + cand_w + score_w + review_w + gaps;
@@ -109,8 +112,8 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
                 Cell::from(findings),
             ];
             if sampled {
-                cells.push(Cell::from(match r.candidates {
-                    Some((k, n)) if n > 1 => Span::styled(format!("#{k}/{n}"), if k == 1 { t.muted } else { t.accent }),
+                cells.push(Cell::from(match (cand(r), r.candidates) {
+                    (Some(c), Some((k, _))) => Span::styled(c, if k == 1 { t.muted } else { t.accent }),
                     _ => Span::styled("—", t.muted),
                 }));
             }
