@@ -46,8 +46,15 @@ pub(super) struct Sampled {
     pub edit_error: Option<String>,
 }
 
-/// The two renderings of one attempt's prompt (with and without tools) and its system prompt.
-struct Prompt<'a> {
+/// What every candidate of one attempt shares: the loop's context, the file, its plan hints,
+/// the findings the loop works on, where the attempt starts, and its prompt — the system
+/// prompt and the user prompt rendered with and without tools.
+struct Ask<'a> {
+    ctx: &'a RepairCtx<'a>,
+    hints: &'a PlanHints,
+    file: &'a RelPath,
+    works: Works,
+    st: &'a AttemptState<'a>,
     system: &'a str,
     with_tools: String,
     without_tools: String,
@@ -81,7 +88,7 @@ pub(super) async fn model_attempt(
             },
         )
     };
-    let prompt = Prompt { system, with_tools: render(true)?, without_tools: render(false)? };
+    let ask = Ask { ctx, hints, file, works, st, system, with_tools: render(true)?, without_tools: render(false)? };
     let mut record = RepairAttempt {
         step: STEP.into(),
         file: file.to_string(),
@@ -99,7 +106,7 @@ pub(super) async fn model_attempt(
     let mut out = Sampled { record: record.clone(), kept: None, warning: false, edit_error: None };
     let n = ctx.settings.candidates.max(1);
     for index in 0..n {
-        let (note, failed) = match candidate(ctx, hints, file, &prompt, st, index, works, &mut record, &mut out).await {
+        let (note, failed) = match candidate(&ask, index, &mut record, &mut out).await {
             Ok(note) => (note, false),
             Err(RepairError::Broker(BrokerError::Cancelled)) => return Err(BrokerError::Cancelled.into()),
             Err(e) if index == 0 => return Err(e),
@@ -131,22 +138,17 @@ pub(super) async fn model_attempt(
 
 /// Candidate `index` (0-based) of an attempt: asks, applies, size-checks and re-checks it,
 /// keeps it in `out` when it beats the kept one, and adds its tokens to `record`.
-#[allow(clippy::too_many_arguments)]
 async fn candidate(
-    ctx: &RepairCtx<'_>,
-    hints: &PlanHints,
-    file: &RelPath,
-    prompt: &Prompt<'_>,
-    st: &AttemptState<'_>,
+    ask: &Ask<'_>,
     index: u32,
-    works: Works,
     record: &mut RepairAttempt,
     out: &mut Sampled,
 ) -> Result<RepairCandidate, RepairError> {
+    let Ask { ctx, hints, file, works, st, .. } = *ask;
     let s = ctx.settings;
     let build = |caps: &crate::broker::Capabilities| {
-        let text = if caps.tools { &prompt.with_tools } else { &prompt.without_tools };
-        let mut r = ChatRequest::new(prompt.system.to_owned(), text.clone(), s.max_tokens);
+        let text = if caps.tools { &ask.with_tools } else { &ask.without_tools };
+        let mut r = ChatRequest::new(ask.system.to_owned(), text.clone(), s.max_tokens);
         r.temperature = s.temperature;
         if caps.tools {
             r.tools = edits::tool_specs();
