@@ -33,7 +33,7 @@ use crate::context::ContextPackage;
 use crate::plan::{Action, Plan};
 use crate::repair::PlanHints;
 use crate::repair::autofix;
-use crate::repair::candidates::{self, CandidateCheck, SelectCtx, Selection};
+use crate::repair::candidates::{self, CandidateCheck, SelectCtx};
 use crate::repair::fastcheck::{FastCheck, RUFF_TIMEOUT};
 use crate::report::CandidateRecord;
 use crate::sandbox::{Sandbox, SandboxConfig, Scratch, ScratchError};
@@ -58,13 +58,21 @@ pub struct Verifier {
 /// A target's candidates, their checks and the choice (for the run log and the event).
 #[derive(Debug, Clone, Default)]
 pub struct Checked {
-    /// Every candidate in order, the kept one marked.
+    /// Every candidate in order with its checks, the kept one marked.
     pub records: Vec<CandidateRecord>,
-    /// The checks of every candidate (a default check for one that did not parse) and the
-    /// 0-based index of the kept one; [`Selection::summary`] gives the line to show.
-    pub selection: Selection,
-    /// The autofixes applied to the kept candidate, in order.
-    pub fixes: Vec<String>,
+}
+
+impl Checked {
+    /// The kept candidate (`None` when no candidate parsed).
+    pub fn kept(&self) -> Option<&CandidateRecord> {
+        self.records.iter().find(|r| r.kept)
+    }
+
+    /// The line to show: `3 candidates, kept #2 (0 findings)`.
+    pub fn summary(&self) -> String {
+        let kept = self.kept();
+        crate::report::candidates_line(self.records.len(), kept.map_or(1, |r| r.number), kept.map_or(0, |r| r.findings))
+    }
 }
 
 /// What the stage passes to [`sample`] besides the verifier.
@@ -250,17 +258,10 @@ fn choose(
     mut records: Vec<CandidateRecord>,
     mut ok: Vec<(usize, CandidateCheck, Generated)>,
 ) -> (Option<Generated>, Checked) {
-    let mut checks: Vec<CandidateCheck> =
-        (1..=records.len()).map(|number| CandidateCheck { number, ..CandidateCheck::default() }).collect();
-    for (ri, c, _) in &ok {
-        checks[*ri] = c.clone();
-    }
-    let best = candidates::best_index(ok.iter().map(|(_, c, _)| c));
-    let Some(best) = best else {
-        return (None, Checked { records, selection: Selection { kept: 0, checks }, fixes: Vec::new() });
+    let Some(best) = candidates::best_index(ok.iter().map(|(_, c, _)| c)) else {
+        return (None, Checked { records });
     };
     let (ri, _, g) = ok.swap_remove(best);
     records[ri].kept = true;
-    let fixes = records[ri].fixes.clone();
-    (Some(g), Checked { records, selection: Selection { kept: ri, checks }, fixes })
+    (Some(g), Checked { records })
 }

@@ -209,6 +209,7 @@ impl Formatters {
     /// `PATH`) per `cfg`, to run through `sandbox`.
     pub fn discover(repo: &Path, cfg: &FormatConfig, targets: &[RelPath], sandbox: Sandbox) -> Self {
         let prettier_code = prettier_runs_code(repo);
+        let repo_local = exec::local_dirs(repo);
         let mut found = Vec::new();
         let mut skipped = Vec::new();
         for t in targets {
@@ -225,8 +226,7 @@ impl Formatters {
                         .to_owned(),
                 ));
             } else if let Some(bin) = exec::find_tool(repo, f.bin()) {
-                if exec::runs_repo_code(&exec::local_dirs(repo), &bin, repo, None, false) && !sandbox.may_execute_code()
-                {
+                if exec::runs_repo_code(&repo_local, &bin, repo, None, false) && !sandbox.may_execute_code() {
                     skipped.push((
                         f,
                         format!("`{}` is the repo's own (project code) and the sandbox is unavailable", f.bin()),
@@ -246,7 +246,7 @@ impl Formatters {
             edition: rust_edition(repo),
             timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
             sandbox,
-            repo_local: exec::local_dirs(repo),
+            repo_local,
         }
     }
 

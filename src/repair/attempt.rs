@@ -89,7 +89,7 @@ pub(super) async fn model_attempt(
         )
     };
     let ask = Ask { ctx, hints, file, works, st, system, with_tools: render(true)?, without_tools: render(false)? };
-    let mut record = RepairAttempt {
+    let record = RepairAttempt {
         step: STEP.into(),
         file: file.to_string(),
         attempt: st.number,
@@ -103,10 +103,10 @@ pub(super) async fn model_attempt(
         rejected: None,
         candidates: Vec::new(),
     };
-    let mut out = Sampled { record: record.clone(), kept: None, warning: false, edit_error: None };
+    let mut out = Sampled { record, kept: None, warning: false, edit_error: None };
     let n = ctx.settings.candidates.max(1);
     for index in 0..n {
-        let (note, failed) = match candidate(&ask, index, &mut record, &mut out).await {
+        let (note, failed) = match candidate(&ask, index, &mut out).await {
             Ok(note) => (note, false),
             Err(RepairError::Broker(BrokerError::Cancelled)) => return Err(BrokerError::Cancelled.into()),
             Err(e) if index == 0 => return Err(e),
@@ -115,11 +115,12 @@ pub(super) async fn model_attempt(
                 (RepairCandidate { number, rejected: Some(format!("failed: {e}")), ..Default::default() }, true)
             }
         };
-        record.candidates.push(note);
+        out.record.candidates.push(note);
         if failed || out.kept.as_ref().is_some_and(|(_, f)| f.is_empty()) {
             break;
         }
     }
+    let record = &mut out.record;
     match &out.kept {
         Some((_, found)) => {
             record.errors_out = found.clone();
@@ -130,20 +131,14 @@ pub(super) async fn model_attempt(
         None => record.rejected = record.candidates.first().and_then(|c| c.rejected.clone()),
     }
     if n == 1 {
-        record.candidates.clear();
+        out.record.candidates.clear();
     }
-    out.record = record;
     Ok(out)
 }
 
 /// Candidate `index` (0-based) of an attempt: asks, applies, size-checks and re-checks it,
-/// keeps it in `out` when it beats the kept one, and adds its tokens to `record`.
-async fn candidate(
-    ask: &Ask<'_>,
-    index: u32,
-    record: &mut RepairAttempt,
-    out: &mut Sampled,
-) -> Result<RepairCandidate, RepairError> {
+/// keeps it in `out` when it beats the kept one, and adds its tokens to `out.record`.
+async fn candidate(ask: &Ask<'_>, index: u32, out: &mut Sampled) -> Result<RepairCandidate, RepairError> {
     let Ask { ctx, hints, file, works, st, .. } = *ask;
     let s = ctx.settings;
     let build = |caps: &crate::broker::Capabilities| {
@@ -163,8 +158,8 @@ async fn candidate(
     let sink = |_: StreamDelta| {};
     let call = CallCtx { label: file.as_str(), sink: &sink, notices: ctx.notices, cancel: ctx.cancel };
     let reply = ctx.broker.call(Role::Repair, &build, &call).await?;
-    record.input_tokens += reply.record.input_tokens;
-    record.output_tokens += reply.record.output_tokens;
+    out.record.input_tokens += reply.record.input_tokens;
+    out.record.output_tokens += reply.record.output_tokens;
     let mut note =
         RepairCandidate { number: index as usize + 1, output_tokens: reply.record.output_tokens, ..Default::default() };
     let applied = if reply.response.tool_calls.is_empty() {
@@ -186,7 +181,7 @@ async fn candidate(
             note.findings = Some(found.len());
             if out.kept.as_ref().is_none_or(|(_, f)| found.len() < f.len()) {
                 out.kept = Some((c, found));
-                record.candidates.iter_mut().for_each(|c| c.kept = false);
+                out.record.candidates.iter_mut().for_each(|c| c.kept = false);
                 note.kept = true;
             }
         }

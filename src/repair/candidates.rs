@@ -7,9 +7,9 @@
 //! The best has the smallest [`CandidateCheck::key`] — syntax findings, then missing symbols
 //! and signatures, then failing examples, then ruff findings — and ties go to the first.
 //!
-//! Invariants: every candidate's checks are returned (for the run log and the TUI line "3
-//! candidates, kept #2 (0 findings)"); selection never runs anything but ruff and the examples
-//! runner; a verifier that fails to run counts the same for every candidate, so it cannot
+//! Invariants: [`check`] returns everything the checks found (for the run log and the TUI line
+//! "3 candidates, kept #2 (0 findings)"), [`best_index`] makes the choice; checking never runs
+//! anything but ruff and the examples runner; a verifier that fails to run counts the same for every candidate, so it cannot
 //! decide the choice.
 
 use serde::Serialize;
@@ -55,28 +55,6 @@ impl CandidateCheck {
     /// The ordering key (smaller is better; see the module docs).
     pub fn key(&self) -> (usize, usize, usize, usize) {
         (self.syntax, self.missing.len() + self.signature.len(), self.examples_failed, self.ruff)
-    }
-}
-
-/// The choice among candidates.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Selection {
-    /// 0-based index of the kept candidate.
-    pub kept: usize,
-    /// Every candidate's checks, in order.
-    pub checks: Vec<CandidateCheck>,
-}
-
-impl Selection {
-    /// The kept candidate's checks.
-    pub fn best(&self) -> Option<&CandidateCheck> {
-        self.checks.get(self.kept)
-    }
-
-    /// One line for the TUI and the log: `3 candidates, kept #2 (0 findings)`.
-    pub fn summary(&self) -> String {
-        let findings = self.best().map_or(0, CandidateCheck::findings);
-        crate::report::candidates_line(self.checks.len(), self.kept + 1, findings)
     }
 }
 
@@ -130,17 +108,6 @@ pub async fn check(ctx: &SelectCtx<'_>, file: &RelPath, content: &str, number: u
     c
 }
 
-/// Checks every candidate and keeps the best (see the module docs); an empty `candidates`
-/// gives an empty selection.
-pub async fn select(ctx: &SelectCtx<'_>, file: &RelPath, candidates: &[String]) -> Selection {
-    let mut checks = Vec::with_capacity(candidates.len());
-    for (i, content) in candidates.iter().enumerate() {
-        checks.push(check(ctx, file, content, i + 1).await);
-    }
-    let kept = best_index(&checks).unwrap_or(0);
-    Selection { kept, checks }
-}
-
 /// The index of the best of `checks`: the smallest [`CandidateCheck::key`], ties to the first
 /// (`None` when empty).
 pub fn best_index<'a>(checks: impl IntoIterator<Item = &'a CandidateCheck>) -> Option<usize> {
@@ -154,6 +121,39 @@ mod tests {
 
     use super::*;
     use crate::repair::examples;
+
+    /// The choice among candidates.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+    struct Selection {
+        /// 0-based index of the kept candidate.
+        kept: usize,
+        /// Every candidate's checks, in order.
+        checks: Vec<CandidateCheck>,
+    }
+
+    impl Selection {
+        /// The kept candidate's checks.
+        fn best(&self) -> Option<&CandidateCheck> {
+            self.checks.get(self.kept)
+        }
+
+        /// One line for the TUI and the log: `3 candidates, kept #2 (0 findings)`.
+        fn summary(&self) -> String {
+            let findings = self.best().map_or(0, CandidateCheck::findings);
+            crate::report::candidates_line(self.checks.len(), self.kept + 1, findings)
+        }
+    }
+
+    /// Checks every candidate and keeps the best (see the module docs); an empty `candidates`
+    /// gives an empty selection.
+    async fn select(ctx: &SelectCtx<'_>, file: &RelPath, candidates: &[String]) -> Selection {
+        let mut checks = Vec::with_capacity(candidates.len());
+        for (i, content) in candidates.iter().enumerate() {
+            checks.push(check(ctx, file, content, i + 1).await);
+        }
+        let kept = best_index(&checks).unwrap_or(0);
+        Selection { kept, checks }
+    }
 
     #[tokio::test]
     async fn keeps_the_candidate_the_verifiers_like_best_ties_to_the_first() {

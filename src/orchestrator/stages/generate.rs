@@ -251,15 +251,14 @@ impl Run {
     /// Records a target's candidates and the choice: a `check <path>` sub-step of `generate` in
     /// the run log and, when a candidate was kept, an [`Event::FileChecked`].
     fn note_checked(&mut self, path: &RelPath, c: Checked, kept: bool) {
-        if kept {
-            let findings = c.selection.best().map_or(0, |b| b.findings());
+        if kept && let Some(best) = c.kept() {
             self.env.bus.emit(Event::FileChecked {
                 path: path.to_string(),
                 candidates: c.records.len(),
-                kept: c.selection.kept + 1,
-                findings,
-                fixes: c.fixes.clone(),
-                summary: c.selection.summary(),
+                kept: best.number,
+                findings: best.findings,
+                fixes: best.fixes.clone(),
+                summary: c.summary(),
             });
         }
         let Some(r) = self.rec.as_mut() else { return };

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::orchestrator::Event;
+use crate::report::classify::Category;
 use crate::review::view::{FileHunks, HunkState, HunkView};
 use crate::task::state::{Phase, RunStatus, Stage};
 use crate::ui::describe;
@@ -91,9 +92,6 @@ pub struct WaveView {
     /// Its wall time, once finished.
     pub elapsed: Option<Duration>,
 }
-
-/// The category name of a failing test's finding ([`crate::report::classify::Category`]).
-const TEST_FAILURE: &str = "test_failure";
 
 /// A validation finding as the panel shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -482,12 +480,12 @@ impl App {
             Event::ProviderChanged { providers, model } => self.provider = (providers.clone(), model.clone()),
             Event::ValidationReported { findings, .. } => {
                 // Test failures come with their own event; they stay until the tests run again.
-                self.findings.retain(|f| f.category == TEST_FAILURE);
+                self.findings.retain(|f| f.category == Category::TestFailure.as_str());
                 self.add_findings(findings);
             }
             Event::TestsReported { tests_run, tests_failed, preexisting, failures, .. } => {
                 self.tests = Some((*tests_run, *tests_failed, *preexisting));
-                self.findings.retain(|f| f.category != TEST_FAILURE);
+                self.findings.retain(|f| f.category != Category::TestFailure.as_str());
                 self.add_findings(failures);
             }
             Event::RepairAttempted { repair } => self.repairs.push(RepairView {

@@ -64,11 +64,10 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
     let scores = app.last_summary.as_ref().map(|s| &s.file_scores).filter(|m| !m.is_empty() && !compact);
     let score_w = if scores.is_some() { 5 } else { 0 };
     // The kept candidate of a best-of-N sample (wide panes, once some file had more than one).
-    let cand =
-        |r: &crate::ui::tui::app::FileRow| r.candidates.filter(|(_, n)| *n > 1).map(|(k, n)| format!("#{k}/{n}"));
-    let sampled = !compact && app.files.iter().any(|r| cand(r).is_some());
-    let cand_w =
-        if sampled { app.files.iter().filter_map(&cand).map(|c| c.len()).max().unwrap_or(0).max(4) } else { 0 };
+    let cands: Vec<Option<String>> =
+        app.files.iter().map(|r| r.candidates.filter(|(_, n)| *n > 1).map(|(k, n)| format!("#{k}/{n}"))).collect();
+    let sampled = !compact && cands.iter().any(Option::is_some);
+    let cand_w = if sampled { cands.iter().flatten().map(String::len).max().unwrap_or(0).max(4) } else { 0 };
     // status, viewed, path, action, +/−, err, [cand,] [score,] review; a space between each.
     let gaps = 6 + usize::from(sampled) + usize::from(scores.is_some());
     let fixed = 1 + 1 + action_w + count_w + 3 + cand_w + score_w + review_w + gaps;
@@ -77,7 +76,8 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
         .files
         .iter()
         .zip(&counts)
-        .map(|(r, (adds, dels))| {
+        .zip(&cands)
+        .map(|((r, (adds, dels)), cand)| {
             let (acc, total) = app.review_counts(&r.path);
             let review = match (acc, total) {
                 (_, 0) => Span::styled("—", t.muted),
@@ -112,8 +112,8 @@ pub fn draw(app: &mut App, f: &mut Frame, area: Rect) {
                 Cell::from(findings),
             ];
             if sampled {
-                cells.push(Cell::from(match (cand(r), r.candidates) {
-                    (Some(c), Some((k, _))) => Span::styled(c, if k == 1 { t.muted } else { t.accent }),
+                cells.push(Cell::from(match (cand, r.candidates) {
+                    (Some(c), Some((k, _))) => Span::styled(c.clone(), if k == 1 { t.muted } else { t.accent }),
                     _ => Span::styled("—", t.muted),
                 }));
             }
